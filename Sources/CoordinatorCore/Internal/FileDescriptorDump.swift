@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// A dump read from a file descriptor (stdin, a pipe, a file) as an async sequence of blocks.
+///
+/// Reads run on a private dispatch queue so a slow producer never blocks the concurrency pool;
+/// the next block is read while the current one is being processed.
+package struct FileDescriptorDump: AsyncSequence, Sendable {
+    package typealias Element = [UInt8]
+    private let descriptor: Int32
+    private let blockSize: Int
+
+    package init(descriptor: Int32, blockSize: Int = 1 << 20) {
+        (self.descriptor, self.blockSize) = (descriptor, blockSize)
+    }
+
+    package func makeAsyncIterator() -> Iterator { Iterator(descriptor: descriptor, blockSize: blockSize) }
+
+    package struct Iterator: AsyncIteratorProtocol {
+        private let descriptor: Int32
+        private let blockSize: Int
+        private let queue = DispatchQueue(label: "zentoria.dump-reader")
+        private var isFinished = false
+
+        init(descriptor: Int32, blockSize: Int) { (self.descriptor, self.blockSize) = (descriptor, blockSize) }
+
+        package mutating func next() async throws -> [UInt8]? {
+            guard !isFinished else { return nil }
+            let (descriptor, blockSize) = (self.descriptor, self.blockSize)
+            let block: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try Self.readBlock(descriptor, blockSize) })
+                }
+            }
+            if block.isEmpty {
+                isFinished = true
+                return nil
+            }
+            return block
+        }
+
+        /// Reads until `size` bytes or end of input; empty means end of input.
+        private static func readBlock(_ descriptor: Int32, _ size: Int) throws -> [UInt8] {
+            try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                var filled = 0
+                while filled < size {
+                    let n = read(descriptor, buffer.baseAddress! + filled, size - filled)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        count = 0
+                        throw OfflineError("reading the dump failed: \(String(cString: strerror(errno)))")
+                    }
+                    if n == 0 { break }
+                    filled += n
+                }
+                count = filled
+            }
+        }
+    }
+}
