@@ -56,7 +56,10 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RepositoryCore"],
+            dependencies: [
+                "RepositoryCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

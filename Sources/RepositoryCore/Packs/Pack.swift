@@ -21,6 +21,11 @@ package struct PackEntry: Hashable, Sendable {
     /// Length of the chunk before compression and sealing.
     package var rawLength: Int
 
+    package init(id: ChunkID, type: BlobType, compression: Compression, offset: Int, length: Int, rawLength: Int) {
+        (self.id, self.type, self.compression) = (id, type, compression)
+        (self.offset, self.length, self.rawLength) = (offset, length, rawLength)
+    }
+
     /// Associated data of the blob's seal: binds it to its ID, type and encoding.
     var aad: [UInt8] {
         var aad: [UInt8] = [type.rawValue, compression.rawValue]

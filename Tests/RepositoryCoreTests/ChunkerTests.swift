@@ -1,0 +1,86 @@
+import PropertyBased
+import RepositoryCore
+import Testing
+import TestSupport
+
+@Suite("Chunker")
+struct ChunkerTests {
+    static let parameters = ChunkerParameters(minimumSize: 2048, averageSize: 8192, maximumSize: 32768)
+
+    static func chunks(_ data: [UInt8], seed: [UInt8] = [1, 2, 3], blockSize: Int = 10_000) -> [[UInt8]] {
+        var chunker = Chunker(parameters: parameters, gear: GearTable(seed: seed))
+        var result: [[UInt8]] = []
+        var offset = 0
+        while offset < data.count {
+            chunker.append(data[offset..<min(offset + blockSize, data.count)])
+            offset += blockSize
+            while let chunk = chunker.next(isFinal: false) { result.append(chunk) }
+        }
+        while let chunk = chunker.next(isFinal: true) { result.append(chunk) }
+        return result
+    }
+
+    @Test("chunks concatenate to the input and respect the size bounds")
+    func concatenation() async {
+        await propertyCheck(count: 30, input: Gen.int(in: 0...400_000), Gen.int(in: 1...70_000)) { length, blockSize in
+            var random = SeededRandom(seed: UInt64(length))
+            let data = random.bytes(length)
+            let chunks = Self.chunks(data, blockSize: blockSize)
+            #expect(Array(chunks.joined()) == data)
+            for chunk in chunks.dropLast() {
+                #expect(chunk.count >= Self.parameters.minimumSize && chunk.count <= Self.parameters.maximumSize)
+            }
+            #expect((chunks.last?.count ?? 0) <= Self.parameters.maximumSize)
+        }
+    }
+
+    @Test("boundaries do not depend on how the input is split", arguments: SeededRandom.seeds())
+    func splitIndependence(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let data = random.dumpLikeText(300_000)
+        let reference = Self.chunks(data, blockSize: data.count)
+        for blockSize in [1, 777, 4096, 65_536] {
+            #expect(Self.chunks(data, blockSize: blockSize) == reference, "seed \(seed), block size \(blockSize)")
+        }
+    }
+
+    @Test("boundaries resynchronise after an insertion", arguments: SeededRandom.seeds())
+    func resynchronisation(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let data = random.bytes(600_000)
+        let position = Int(random.next() % 500_000)
+        var edited = data
+        edited.insert(contentsOf: random.bytes(1 + Int(random.next() % 100)), at: position)
+        let before = Set(Self.chunks(data))
+        let after = Self.chunks(edited)
+        let changed = after.filter { !before.contains($0) }
+        // Only the chunk holding the edit and at most one after it may differ.
+        #expect(changed.count <= 2, "seed \(seed): \(changed.count) of \(after.count) chunks changed")
+        #expect(changed.reduce(0) { $0 + $1.count } <= 2 * Self.parameters.maximumSize)
+    }
+
+    @Test("the secret seed changes the boundaries")
+    func seedMatters() {
+        var random = SeededRandom(seed: 9)
+        let data = random.bytes(400_000)
+        #expect(Self.chunks(data, seed: [1]) != Self.chunks(data, seed: [2]))
+    }
+
+    @Test("average chunk size is near the target on random data")
+    func averageSize() {
+        var random = SeededRandom(seed: 5)
+        let chunks = Self.chunks(random.bytes(4_000_000))
+        let average = 4_000_000 / chunks.count
+        #expect(average > 8192 / 2 && average < 8192 * 2, "average \(average)")
+    }
+
+    @Test("invalid parameters are refused with a reason")
+    func invalidParameters() {
+        #expect(throws: RepositoryError(.invalidArgument, "")) {
+            try ChunkerParameters(minimumSize: 4096, averageSize: 3000, maximumSize: 9000).validate()
+        }
+        #expect(throws: RepositoryError(.invalidArgument, "")) {
+            try ChunkerParameters(minimumSize: 9000, averageSize: 8192, maximumSize: 90000).validate()
+        }
+    }
+}

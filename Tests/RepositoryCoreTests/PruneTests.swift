@@ -1,0 +1,83 @@
+import RepositoryCore
+import Testing
+import TestSupport
+
+@Suite("Forget and prune")
+struct PruneTests {
+    @Test("forget then prune frees the data and keeps the rest restorable")
+    func forgetAndPrune() async throws {
+        let store = InMemoryBlobStore()
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 31)
+        let old = random.bytes(3_000_000)
+        let kept = random.dumpLikeText(2_000_000)
+        let a = try await TestRepository.backup(repository, old).snapshot
+        let b = try await TestRepository.backup(repository, kept).snapshot
+        let before = try await repository.stats().packBytes
+        try await repository.forget([a.id])
+        let dry = try await repository.prune(dryRun: true)
+        #expect(dry.isDryRun && !dry.plan.remove.isEmpty)
+        #expect(try await repository.stats().packBytes == before, "dry run changed nothing")
+        let report = try await repository.prune()
+        #expect(report.packsDeleted == dry.plan.remove.count + dry.plan.repack.count)
+        let after = try await repository.stats().packBytes
+        #expect(after < before - 2_900_000)
+        #expect(try await TestRepository.restore(repository, b) == kept)
+        #expect(try await repository.check(reading: .all).isHealthy)
+        #expect(try await repository.prune().plan.isEmpty, "a second prune has nothing to do")
+    }
+
+    @Test("packs that are mostly garbage are repacked")
+    func repack() async throws {
+        let repository = try await TestRepository.make()
+        var random = SeededRandom(seed: 32)
+        let original = random.dumpLikeText(900_000)
+        var edited = original
+        edited.replaceSubrange(0..<600_000, with: random.dumpLikeText(600_000))
+        let a = try await TestRepository.backup(repository, original).snapshot
+        let b = try await TestRepository.backup(repository, edited).snapshot
+        try await repository.forget([a.id])
+        let report = try await repository.prune(repackThreshold: 0.2)
+        #expect(report.plan.repack.count == 1)
+        #expect(report.packsWritten == 1)
+        #expect(try await TestRepository.restore(repository, b) == edited)
+        #expect(try await repository.check(reading: .all).isHealthy)
+        let stats = try await repository.stats()
+        #expect(stats.packBytes <= stats.storedChunkBytes + 4096, "no garbage left")
+    }
+
+    @Test("prune refuses while a backup holds its lock")
+    func lockConflict() async throws {
+        let repository = try await TestRepository.make()
+        try await repository.withLock(.shared, operation: "backup") {
+            await #expect(throws: RepositoryError(.locked, "")) { _ = try await repository.prune() }
+        }
+        _ = try await repository.prune()
+    }
+
+    @Test("the plan is a function of its inputs")
+    func planValues() {
+        func entry(_ n: UInt8, _ offset: Int) -> PackEntry {
+            PackEntry(id: ChunkID(Digest256(bytes: [UInt8](repeating: n, count: 32))), type: .data, compression: .zstd,
+                      offset: offset, length: 100, rawLength: 300)
+        }
+        func pack(_ n: UInt8) -> PackID { PackID(Digest256(bytes: [UInt8](repeating: n, count: 32))) }
+        let records = [
+            IndexFile.PackRecord(id: pack(1), size: 1000, entries: [entry(1, 0), entry(2, 100)]),
+            IndexFile.PackRecord(id: pack(2), size: 1000, entries: [entry(3, 0)]),
+            IndexFile.PackRecord(id: pack(3), size: 300, entries: [entry(4, 0), entry(5, 100), entry(6, 200)]),
+            IndexFile.PackRecord(id: pack(4), size: 500, entries: [entry(7, 0)]),
+        ]
+        let used: Set<ChunkID> = [entry(1, 0).id, entry(4, 0).id, entry(5, 0).id, entry(6, 0).id]
+        let stored = [pack(1): 1000, pack(2): 1000, pack(3): 300, pack(5): 77]
+        let plan = PrunePlan.make(records: records, used: used, stored: stored, repackThreshold: 0.5)
+        #expect(plan.keep == [pack(3)])
+        #expect(plan.repack == [pack(1)])
+        #expect(plan.blobsToCopy[pack(1)]?.map(\.id) == [entry(1, 0).id])
+        #expect(plan.remove == [pack(2)])
+        #expect(plan.unindexed == [pack(5)])
+        #expect(plan.lostChunks.isEmpty)
+        let lost = PrunePlan.make(records: records, used: used.union([entry(7, 0).id]), stored: stored, repackThreshold: 0.5)
+        #expect(lost.lostChunks == [entry(7, 0).id], "chunks of a missing pack are reported lost")
+    }
+}
