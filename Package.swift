@@ -71,5 +71,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

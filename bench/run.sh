@@ -218,9 +218,10 @@ mb() { awk -v b="$1" 'BEGIN{printf "%.1f", b/1e6}'; }
 mib() { awk -v b="$1" 'BEGIN{printf "%.1f", b/1048576}'; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN{ if (s == "" || s+0 <= 0) print "n/a"; else printf "%.1f", b/1e6/s }'; }
 cpu_rate() { awk -v b="$1" -v u="$2" -v s="$3" 'BEGIN{ if (u+s <= 0) print "n/a"; else printf "%.1f", b/1e6/(u+s) }'; }
+sec() { awk -v v="$1" 'BEGIN{ if (v == "") print "?"; else printf "%.2f", v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || b == "n/a" || a == "" || b == "" || b+0 == 0) print "n/a"; else printf "%.2f", a/b }'; }
 json_num() { # FIELD FILE -> first numeric value of "FIELD": N
-  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p" "$2" | head -n 1
+  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\([0-9][0-9.eE+-]*\).*/\1/p" "$2" | head -n 1
 }
 
 # set_cmd TOOL ACTION REPO [ARCHIVE] -> fills the array CMD
@@ -583,6 +584,8 @@ run_workload() {
   if [[ $tool == zentoria ]]; then
     R[$p.own_added]=$(json_num bytes_added "$LOGS/$p.backup2.out")
     [[ -n ${R[$p.own_added]} ]] || log "  WARNING: no bytes_added in zentoria's JSON output"
+    R[$p.own_dur1]=$(json_num duration_seconds "$LOGS/$p.backup1.out")
+    R[$p.own_dur2]=$(json_num duration_seconds "$LOGS/$p.backup2.out")
   fi
 
   if [[ $wl == A ]]; then
@@ -685,7 +688,7 @@ write_report() {
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do
-        echo "zentoria's own bytes_added ($f): workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "${R[$f.B.zentoria.own_added]:-0}") MiB."
+        echo "zentoria's own figures ($f): bytes_added of the second backup: workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "${R[$f.B.zentoria.own_added]:-0}") MiB; duration_seconds of backup 1 / 2: workload A $(sec "${R[$f.A.zentoria.own_dur1]:-}") / $(sec "${R[$f.A.zentoria.own_dur2]:-}") s, workload B $(sec "${R[$f.B.zentoria.own_dur1]:-}") / $(sec "${R[$f.B.zentoria.own_dur2]:-}") s (the wall times above also include start-up and key derivation)."
       done
     fi
     echo

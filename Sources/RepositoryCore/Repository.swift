@@ -38,11 +38,20 @@ package final class Repository: Sendable {
             throw RepositoryError(.alreadyInitialized, "a repository already exists in store \(store.name)")
         }
         let keys = RepositoryKeys.generate()
-        try await writeKeySlot(store: store, keys: keys, password: password, keyDerivation: keyDerivation, hostname: hostname)
+        let slot = try await writeKeySlot(store: store, keys: keys, password: password, keyDerivation: keyDerivation, hostname: hostname)
         let sealed = try keys.seal(JSONEncoder().encode(config), authenticating: configAAD)
         let object = ConfigObject(
             format: ConfigObject.formatName, version: RepositoryConfig.currentVersion, id: config.id, sealed: Data(sealed))
-        try await store.put(.config, Array(JSONEncoder().encode(object)))
+        do {
+            try await store.put(.config, Array(JSONEncoder().encode(object)))
+        } catch {
+            // Another init won the race (or the write failed): our slot would open nothing.
+            try? await store.delete(slot)
+            if let error = error as? StorageError, error.code == .alreadyExists {
+                throw RepositoryError(.alreadyInitialized, "a repository was created concurrently in store \(store.name)")
+            }
+            throw error
+        }
         logger.debug("repository initialized", metadata: ["store.name": "\(store.name)", "repository.id": "\(config.id)"])
         return Repository(store: store, keys: keys, config: config, logger: logger)
     }
@@ -54,35 +63,46 @@ package final class Repository: Sendable {
         var slots = try await store.list(.keys).map(\.name)
         slots.sort { $0.name < $1.name }
         guard !slots.isEmpty else { throw RepositoryError(.malformed, "the repository has no key slots") }
-        var keys: RepositoryKeys?
+        var wrongPasswords = 0
+        var failures: [String] = []
         for name in slots {
             do {
                 let decoder = JSONDecoder()
                 decoder.dateDecodingStrategy = .iso8601
                 let slot = try decoder.decode(KeySlot.self, from: Data(try await store.get(name)))
-                keys = try slot.open(password: password)
-                break
+                let keys = try slot.open(password: password)
+                let config = try unsealConfig(object, keys: keys)
+                return Repository(store: store, keys: keys, config: config, logger: logger)
             } catch let error as RepositoryError where error.code == .wrongPassword {
-                continue
-            } catch is DecodingError {
-                logger.info("skipping unreadable key slot", metadata: ["key.name": "\(name.name)"])
+                wrongPasswords += 1
+            } catch {
+                // One bad slot must not lock everyone out: try the others, report if none opens.
+                logger.info("key slot unusable", metadata: ["key.name": "\(name.name)", "error": "\(error)"])
+                failures.append("\(name.name.prefix(8)): \(error)")
             }
         }
-        guard let keys else {
+        if failures.isEmpty {
             throw RepositoryError(.wrongPassword, "the password opens none of the \(slots.count) key slot(s)")
         }
+        throw RepositoryError(
+            wrongPasswords == slots.count ? .wrongPassword : .malformed,
+            "no key slot opens the repository (\(wrongPasswords) refused the password; "
+                + failures.joined(separator: "; ") + ")")
+    }
+
+    private static func unsealConfig(_ object: ConfigObject, keys: RepositoryKeys) throws -> RepositoryConfig {
         let config: RepositoryConfig
         do {
             let plain = try keys.open(ArraySlice(object.sealed), authenticating: configAAD)
             config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain))
         } catch {
-            throw RepositoryError(.malformed, "the repository config does not match its key", cause: error)
+            throw RepositoryError(.malformed, "the repository config does not match this key slot's key", cause: error)
         }
         guard config.id == object.id else {
             throw RepositoryError(.malformed, "the repository config names another repository")
         }
         try config.validate()
-        return Repository(store: store, keys: keys, config: config, logger: logger)
+        return config
     }
 
     /// Adds a key slot that opens this repository with another password.
@@ -91,16 +111,19 @@ package final class Repository: Sendable {
         try await Self.writeKeySlot(store: store, keys: keys, password: password, keyDerivation: keyDerivation, hostname: Host.name)
     }
 
+    @discardableResult
     private static func writeKeySlot(
         store: any BlobStore, keys: RepositoryKeys, password: [UInt8], keyDerivation: KeyDerivationParameters,
         hostname: String
-    ) async throws {
+    ) async throws -> ObjectName {
         let slot = try KeySlot.make(keys: keys, password: password, parameters: keyDerivation, hostname: hostname)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
         let bytes = Array(try encoder.encode(slot))
-        try await store.put(ObjectName(.keys, SHA256Hasher.digest(bytes).hex), bytes)
+        let name = ObjectName(.keys, SHA256Hasher.digest(bytes).hex)
+        try await store.put(name, bytes)
+        return name
     }
 
     private static func readConfigObject(store: any BlobStore) async throws -> ConfigObject {
@@ -138,7 +161,7 @@ package final class Repository: Sendable {
         } else {
             plain = [Compression.none.rawValue] + payload
         }
-        return [Self.objectVersion] + (try keys.seal(plain, authenticating: Self.aad(kind)))
+        return [Self.objectVersion] + (try keys.seal(plain, authenticating: Self.aad(kind, version: Self.objectVersion)))
     }
 
     func unsealObject(_ kind: ObjectKind, _ bytes: [UInt8], name: String) throws -> [UInt8] {
@@ -148,7 +171,7 @@ package final class Repository: Sendable {
         }
         let plain: [UInt8]
         do {
-            plain = try keys.open(bytes[1...], authenticating: Self.aad(kind))
+            plain = try keys.open(bytes[1...], authenticating: Self.aad(kind, version: version))
         } catch let error as RepositoryError {
             throw RepositoryError(error.code, "\(kind.rawValue)/\(name) does not authenticate", cause: error)
         }
@@ -179,7 +202,10 @@ package final class Repository: Sendable {
         return try unsealObject(kind, bytes, name: digest.hex)
     }
 
-    private static func aad(_ kind: ObjectKind) -> [UInt8] { Array("zentoria-object-\(kind.rawValue)".utf8) }
+    /// The envelope's version byte followed by `zentoria-object-<kind>`.
+    private static func aad(_ kind: ObjectKind, version: UInt8) -> [UInt8] {
+        [version] + Array("zentoria-object-\(kind.rawValue)".utf8)
+    }
 
     // MARK: - Index
 
@@ -278,7 +304,8 @@ package final class Repository: Sendable {
 
     /// Removes snapshots. Their data stays until prune.
     package func forget(_ ids: [SnapshotID]) async throws {
-        try await withLock(.shared, operation: "forget") {
+        try await withLock(.shared, operation: "forget") { lease in
+            try lease.ensureValid()
             for id in ids {
                 do {
                     try await store.delete(ObjectName(.snapshots, id.digest.hex))

@@ -61,7 +61,7 @@ extension Repository {
     package func check(
         reading: DataReading = .none, progress: @escaping @Sendable (CheckProgress) -> Void = { _ in }
     ) async throws -> CheckReport {
-        try await withLock(.shared, operation: "check") {
+        try await withLock(.shared, operation: "check") { _ in
             try await runCheck(reading: reading, progress: progress)
         }
     }

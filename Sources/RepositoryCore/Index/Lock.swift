@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -28,23 +31,24 @@ extension Repository {
     /// Runs `body` holding a lock: shared locks conflict only with exclusive ones.
     ///
     /// The lock object is refreshed while `body` runs and removed afterwards, also when
-    /// `body` throws.
+    /// `body` throws. Before making its work visible (an index, a snapshot, a deletion),
+    /// `body` calls ``LockLease/ensureValid()``: a lock that could not be refreshed for too
+    /// long may look stale to others, who may then prune what `body` wrote.
     /// - Throws: `.locked` naming the conflicting holder.
     package func withLock<T: Sendable>(
-        _ mode: LockMode, operation: String, _ body: () async throws -> T
+        _ mode: LockMode, operation: String, _ body: (LockLease) async throws -> T
     ) async throws -> T {
-        let lock = try await acquireLock(mode, operation: operation)
-        let holder = LockHolder(name: lock)
+        let lease = LockLease(name: try await acquireLock(mode, operation: operation))
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.refreshLock(holder, mode: mode, operation: operation) }
+                group.addTask { try await self.refreshLock(lease, mode: mode, operation: operation) }
                 defer { group.cancelAll() }
-                return try await body()
+                return try await body(lease)
             }
-            try? await store.delete(holder.current)
+            try? await store.delete(lease.current)
             return result
         } catch {
-            try? await store.delete(holder.current)
+            try? await store.delete(lease.current)
             throw error
         }
     }
@@ -52,15 +56,13 @@ extension Repository {
     private func acquireLock(_ mode: LockMode, operation: String) async throws -> ObjectName {
         let ours = try await writeLock(mode, operation: operation)
         do {
-            for info in try await store.list(.locks) where info.name != ours {
-                guard let record = try? await readLock(info.name) else { continue }
-                let age = Date().timeIntervalSince(record.time)
-                guard age < Double(Self.lockStaleAfter.components.seconds) else { continue }
-                if mode == .exclusive || record.mode == .exclusive {
-                    throw RepositoryError(
-                        .locked,
-                        "repository is locked (\(record.mode.rawValue)) by \(record.operation) on \(record.hostname) "
-                            + "pid \(record.pid) since \(Timestamp.format(record.time))")
+            // A lock that vanished between list and read was usually replaced by its refresh:
+            // list again, a few times, rather than overlook its holder.
+            var attempts = 0
+            while try await findConflict(mode, ours: ours) {
+                attempts += 1
+                if attempts >= 5 {
+                    throw RepositoryError(.locked, "locks keep changing while being read; try again")
                 }
             }
         } catch {
@@ -68,6 +70,36 @@ extension Repository {
             throw error
         }
         return ours
+    }
+
+    /// Throws on a conflicting live lock; returns true when the listing must be read again.
+    private func findConflict(_ mode: LockMode, ours: ObjectName) async throws -> Bool {
+        for info in try await store.list(.locks) where info.name != ours {
+            let record: LockRecord
+            do {
+                record = try await readLock(info.name)
+            } catch let error as StorageError where error.code == .notFound {
+                return true
+            } catch {
+                throw RepositoryError(
+                    .locked, "lock \(info.name.name) cannot be read; remove it if no other operation is running", cause: error)
+            }
+            let age = Date().timeIntervalSince(record.time)
+            guard age < Double(Self.lockStaleAfter.components.seconds) else { continue }
+            if record.hostname == Host.name, kill(record.pid, 0) != 0, errno == ESRCH {
+                // Its holder died on this host without removing it (e.g. SIGKILL).
+                logger.info("removing lock of a dead process", metadata: ["lock.name": "\(info.name.name)", "pid": "\(record.pid)"])
+                try? await store.delete(info.name)
+                continue
+            }
+            if mode == .exclusive || record.mode == .exclusive {
+                throw RepositoryError(
+                    .locked,
+                    "repository is locked (\(record.mode.rawValue)) by \(record.operation) on \(record.hostname) "
+                        + "pid \(record.pid) since \(Timestamp.format(record.time))")
+            }
+        }
+        return false
     }
 
     private func writeLock(_ mode: LockMode, operation: String) async throws -> ObjectName {
@@ -87,23 +119,46 @@ extension Repository {
         return try decoder.decode(LockRecord.self, from: Data(plain))
     }
 
-    private func refreshLock(_ holder: LockHolder, mode: LockMode, operation: String) async throws {
+    private func refreshLock(_ lease: LockLease, mode: LockMode, operation: String) async throws {
         while true {
             try await Task.sleep(for: Self.lockRefreshInterval)
-            let fresh = try await writeLock(mode, operation: operation)
-            let old = holder.replace(with: fresh)
-            try? await store.delete(old)
-            logger.debug("lock refreshed", metadata: ["lock.name": "\(fresh.name)"])
+            do {
+                let fresh = try await writeLock(mode, operation: operation)
+                try? await store.delete(lease.replace(with: fresh))
+                logger.debug("lock refreshed", metadata: ["lock.name": "\(fresh.name)"])
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.info("lock refresh failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }
 
-/// The current name of a lock that is rewritten on refresh.
-private final class LockHolder: Sendable {
-    private let name: Mutex<ObjectName>
-    init(name: ObjectName) { self.name = Mutex(name) }
-    var current: ObjectName { name.withLock { $0 } }
+/// A held lock: its current object name and when it was last written.
+package final class LockLease: Sendable {
+    private struct State {
+        var name: ObjectName
+        var written: ContinuousClock.Instant
+    }
+    private let state: Mutex<State>
+
+    init(name: ObjectName) { state = Mutex(State(name: name, written: .now)) }
+
+    var current: ObjectName { state.withLock { $0.name } }
+
     func replace(with fresh: ObjectName) -> ObjectName {
-        name.withLock { old in defer { old = fresh }; return old }
+        state.withLock { state in
+            defer { state = State(name: fresh, written: .now) }
+            return state.name
+        }
+    }
+
+    /// Throws unless the lock was written recently enough that nobody can take it for stale.
+    package func ensureValid() throws {
+        let age = state.withLock { ContinuousClock.now - $0.written }
+        guard age < Repository.lockStaleAfter - Repository.lockRefreshInterval else {
+            throw RepositoryError(.locked, "the repository lock could not be refreshed for \(age); stopping to stay safe")
+        }
     }
 }

@@ -52,7 +52,8 @@ package struct RepositoryIndex: Sendable {
         packNumbers[id].map { packSizes[Int($0)] }
     }
 
-    /// Adds a pack and its entries. A chunk already present keeps its first location.
+    /// Adds a pack and its entries. A chunk stored in several packs is located in the pack with
+    /// the lowest ID, whatever the order of adding (prune keeps that same copy).
     package mutating func add(pack: PackID, size: Int, entries: [PackEntry]) {
         let number: UInt32
         if let existing = packNumbers[pack] {
@@ -66,10 +67,13 @@ package struct RepositoryIndex: Sendable {
         for entry in entries {
             let slot = Slot(pack: number, offset: UInt32(entry.offset), length: UInt32(entry.length),
                             rawLength: UInt32(entry.rawLength), compression: entry.compression)
-            if slots[entry.id] == nil {
+            guard let existing = slots[entry.id] else {
                 slots[entry.id] = slot
-            } else if slots[entry.id] != slot {
+                continue
+            }
+            if existing != slot {
                 duplicateCount += 1
+                if pack < packIDs[Int(existing.pack)] { slots[entry.id] = slot }
             }
         }
     }

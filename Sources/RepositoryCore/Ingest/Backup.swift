@@ -53,13 +53,13 @@ extension Repository {
         _ dump: Dump, request: BackupRequest, progress: @Sendable (BackupProgress) -> Void = { _ in }
     ) async throws -> BackupResult where Dump.Element == [UInt8] {
         try request.validate()
-        return try await withLock(.shared, operation: "backup") {
-            try await ingest(dump, request: request, progress: progress)
+        return try await withLock(.shared, operation: "backup") { lease in
+            try await ingest(dump, request: request, lease: lease, progress: progress)
         }
     }
 
     private func ingest<Dump: AsyncSequence>(
-        _ dump: Dump, request: BackupRequest, progress: @Sendable (BackupProgress) -> Void
+        _ dump: Dump, request: BackupRequest, lease: LockLease, progress: @Sendable (BackupProgress) -> Void
     ) async throws -> BackupResult where Dump.Element == [UInt8] {
         let startTime = Date()
         var logger = self.logger
@@ -105,6 +105,7 @@ extension Repository {
             while let result = try await group.next() { collect(result) }
         }
         try await sink.flush()
+        try lease.ensureValid()
         let packs = sink.writtenPacks
         var bytesAdded = packs.reduce(0) { $0 + $1.size }
         if !packs.isEmpty {

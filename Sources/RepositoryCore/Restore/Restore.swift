@@ -16,6 +16,15 @@ extension Repository {
         to sink: ([UInt8]) async throws -> Void,
         progress: @Sendable (RestoreProgress) -> Void = { _ in }
     ) async throws {
+        try await withLock(.shared, operation: "restore") { _ in
+            try await restoreChunks(snapshot, index: index, to: sink, progress: progress)
+        }
+    }
+
+    private func restoreChunks(
+        _ snapshot: Snapshot, index: RepositoryIndex, to sink: ([UInt8]) async throws -> Void,
+        progress: @Sendable (RestoreProgress) -> Void
+    ) async throws {
         var locations: [BlobLocation] = []
         locations.reserveCapacity(snapshot.chunks.count)
         for id in snapshot.chunks {

@@ -15,6 +15,8 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
     package var blobsToCopy: [PackID: [PackEntry]] = [:]
     /// Index records of the kept packs; the new index is these plus the new packs.
     package var keptRecords: [IndexFile.PackRecord] = []
+    /// Indexed packs missing from the store that hold no used chunk: dropped from the index.
+    package var missing: [PackID] = []
     /// Used chunks that no stored pack holds: prune refuses to run while there are any.
     package var lostChunks: [ChunkID] = []
     package var bytesRemoved = 0
@@ -44,10 +46,11 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
             let usedEntries = record.entries.filter { chosen[$0.id] == record.id }
             let size = stored[record.id] ?? record.size
             let usedBytes = usedEntries.reduce(0) { $0 + $1.length }
+            let unusedBytes = record.entries.reduce(0) { $0 + $1.length } - usedBytes
             if usedEntries.isEmpty {
                 plan.remove.append(record.id)
                 plan.bytesRemoved += size
-            } else if Double(size - usedBytes) >= repackThreshold * Double(size) {
+            } else if unusedBytes > 0, Double(unusedBytes) >= repackThreshold * Double(size) {
                 plan.repack.append(record.id)
                 plan.blobsToCopy[record.id] = usedEntries
                 plan.bytesRepacked += usedBytes
@@ -57,6 +60,7 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
                 plan.keptRecords.append(record)
             }
         }
+        plan.missing = Set(records.map(\.id)).filter { stored[$0] == nil }.sorted()
         let indexed = Set(records.map(\.id))
         plan.unindexed = stored.keys.filter { !indexed.contains($0) }.sorted()
         plan.bytesRemoved += plan.unindexed.reduce(0) { $0 + (stored[$1] ?? 0) }
@@ -64,7 +68,7 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
     }
 
     /// Whether executing the plan changes anything.
-    package var isEmpty: Bool { repack.isEmpty && remove.isEmpty && unindexed.isEmpty }
+    package var isEmpty: Bool { repack.isEmpty && remove.isEmpty && unindexed.isEmpty && missing.isEmpty }
 
     package var description: String {
         "keep \(keep.count) pack(s), repack \(repack.count) (\(bytesRepacked) bytes to copy), "
@@ -94,12 +98,12 @@ extension Repository {
         guard (0.0...1.0).contains(repackThreshold) else {
             throw RepositoryError(.invalidArgument, "repack threshold must be between 0 and 1")
         }
-        return try await withLock(.exclusive, operation: "prune") {
-            try await runPrune(repackThreshold: repackThreshold, dryRun: dryRun)
+        return try await withLock(.exclusive, operation: "prune") { lease in
+            try await runPrune(repackThreshold: repackThreshold, dryRun: dryRun, lease: lease)
         }
     }
 
-    private func runPrune(repackThreshold: Double, dryRun: Bool) async throws -> PruneReport {
+    private func runPrune(repackThreshold: Double, dryRun: Bool, lease: LockLease) async throws -> PruneReport {
         let (files, unreadableIndexes) = try await loadIndexFiles()
         let (snapshots, unreadableSnapshots) = try await loadSnapshots()
         if let failure = (unreadableIndexes + unreadableSnapshots).first {
@@ -131,16 +135,19 @@ extension Repository {
             }
         }
         try await sink.flush()
+        try lease.ensureValid()
         let written = sink.writtenPacks
         report.packsWritten = written.count
         let records = plan.keptRecords + written
         if !plan.isEmpty || files.count > 1 {
+            try lease.ensureValid()
             let batch = 4096
             for start in stride(from: 0, to: records.count, by: batch) {
                 _ = try await saveIndex(Array(records[start..<min(start + batch, records.count)]))
             }
             for (id, _) in files { try await store.delete(ObjectName(.index, id.digest.hex)) }
         }
+        try lease.ensureValid()
         for pack in plan.remove + plan.repack + plan.unindexed {
             do {
                 try await store.delete(ObjectName(.data, pack.digest.hex))

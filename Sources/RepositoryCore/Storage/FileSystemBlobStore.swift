@@ -31,8 +31,7 @@ package final class FileSystemBlobStore: BlobStore {
         let temporary = "\(root)/tmp/\(Self.randomHex(16)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.error(errno, "create \(temporary)") }
-        var keepTemporary = false
-        defer { if !keepTemporary { unlink(temporary) } }
+        defer { unlink(temporary) }
         do {
             defer { close(fd) }
             try bytes.withUnsafeBytes { buffer in
@@ -52,14 +51,9 @@ package final class FileSystemBlobStore: BlobStore {
             let code = errno
             if code == EEXIST { throw StorageError(.alreadyExists, "\(name) already exists") }
             if code == EPERM || code == ENOTSUP || code == EXDEV {
-                // Filesystems without hard links: rename after an explicit existence check.
-                var info = stat()
-                if stat(path, &info) == 0 { throw StorageError(.alreadyExists, "\(name) already exists") }
-                guard rename(temporary, path) == 0 else { throw Self.error(errno, "rename \(name)") }
-                keepTemporary = true
-            } else {
-                throw Self.error(code, "link \(name)")
+                throw StorageError(.permanent, "the filesystem under \(root) has no hard links, needed for writes that never overwrite")
             }
+            throw Self.error(code, "link \(name)")
         }
         try Self.syncDirectory(directory)
     }
@@ -122,7 +116,9 @@ package final class FileSystemBlobStore: BlobStore {
     }
 
     package func delete(_ name: ObjectName) async throws {
-        guard unlink("\(root)/\(name.path)") == 0 else { throw Self.error(errno, "delete \(name)") }
+        let path = "\(root)/\(name.path)"
+        guard unlink(path) == 0 else { throw Self.error(errno, "delete \(name)") }
+        try Self.syncDirectory(Self.parent(of: path))  // a deleted index must not come back after power loss
     }
 
     package func discardIncompleteWrites(olderThan age: Double) async throws -> Int {

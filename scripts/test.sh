@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, starts the services the tests need on loopback,
+# builds once (debug), runs the whole suite, stops the services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+ensure_build_packages
+ensure_postgres_packages
+
+work=$(mktemp -d -t zentoria-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+    pg_stop "$work/postgres"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "starting PostgreSQL on 127.0.0.1"
+pg_start "$work/postgres"
+export ZENTORIA_TEST_PGHOST=$PGHOST ZENTORIA_TEST_PGPORT=$PGPORT
+
+log "building (debug) with tests"
+swift build --build-tests
+log "running tests"
+set +e
+swift test --skip-build 2>&1 | tee "$work/test.log"
+status=${PIPESTATUS[0]}
+set -e
+if grep -E "Test .* skipped" "$work/test.log" >&2; then
+    die "some tests were skipped: every test must run here"
+fi
+exit "$status"
