@@ -13,14 +13,25 @@ struct InitCommand: AsyncParsableCommand {
     var packSize = 16
 
     @Option(help: ArgumentHelp("zstd level for chunks (1-19).", valueName: "LEVEL"))
-    var compressionLevel = 3
+    var compressionLevel = RepositoryConfig().compressionLevel
+
+    @Option(
+        help: ArgumentHelp(
+            "Chunk sizes in KiB: minimum, average (a power of two), maximum. Fixed for the life of the repository.",
+            valueName: "MIN,AVG,MAX"))
+    var chunkSizes: String?
 
     @Flag(help: .hidden)
     var insecureKdfForTests = false
 
     func run() async throws {
         let password = try options.password()
-        let config = RepositoryConfig(packSize: packSize * 1024 * 1024, compressionLevel: compressionLevel)
+        var config = RepositoryConfig(packSize: packSize * 1024 * 1024, compressionLevel: compressionLevel)
+        if let chunkSizes {
+            let parts = chunkSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3 else { throw ValidationError("--chunk-sizes wants three numbers in KiB, e.g. 512,1024,8192") }
+            config.chunker = ChunkerParameters(minimumSize: parts[0] * 1024, averageSize: parts[1] * 1024, maximumSize: parts[2] * 1024)
+        }
         let kdf: KeyDerivationParameters = insecureKdfForTests ? .insecureForTestsOnly : .default
         try await CoordinatorCommandSupport.run {
             emit(try await options.tool().initialize(path: options.repo, password: password, config: config, keyDerivation: kdf))

@@ -11,17 +11,18 @@ package final class Zstd: Sendable {
 
     /// Compresses `input`; returns `nil` when the result would not be smaller.
     package func compress(_ input: [UInt8]) -> [UInt8]? {
-        let context = compressionContexts.withLock { $0.popLast() } ?? CompressionContext()
+        let context = compressionContexts.withLock { $0.popLast() } ?? CompressionContext(level: level)
         defer { compressionContexts.withLock { $0.append(context) } }
-        let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            input.withUnsafeBytes { src in
-                ZSTD_compressCCtx(context.pointer, out.baseAddress, out.count, src.baseAddress, src.count, level)
+        // Output that does not shrink is discarded, so the buffer never needs the full bound.
+        let capacity = input.count
+        var written = 0
+        let output = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            written = input.withUnsafeBytes { src in
+                ZSTD_compress2(context.pointer, out.baseAddress, capacity, src.baseAddress, src.count)
             }
+            count = ZSTD_isError(written) == 0 ? written : 0
         }
         guard ZSTD_isError(written) == 0, written < input.count else { return nil }
-        output.removeLast(output.count - written)
         return output
     }
 
@@ -49,7 +50,17 @@ package final class Zstd: Sendable {
 
 private final class CompressionContext: @unchecked Sendable {  // used by one caller at a time (pool Mutex)
     let pointer: OpaquePointer
-    init() { pointer = ZSTD_createCCtx() }
+    init(level: Int32) {
+        pointer = ZSTD_createCCtx()
+        ZSTD_CCtx_setParameter(pointer, ZSTD_c_compressionLevel, level)
+        if level == 3 {
+            // Tables sized for single chunks (≤ 8 MiB) instead of whole files: on pg_dump output
+            // this is 20-50 % faster than stock level 3 at an equal or better ratio (README, "Compression").
+            ZSTD_CCtx_setParameter(pointer, ZSTD_c_windowLog, 20)
+            ZSTD_CCtx_setParameter(pointer, ZSTD_c_hashLog, 15)
+            ZSTD_CCtx_setParameter(pointer, ZSTD_c_chainLog, 13)
+        }
+    }
     deinit { ZSTD_freeCCtx(pointer) }
 }
 
