@@ -20,6 +20,9 @@ log "starting PostgreSQL on 127.0.0.1"
 pg_start "$work/postgres"
 export ZENTORIA_TEST_PGHOST=$PGHOST ZENTORIA_TEST_PGPORT=$PGPORT
 
+log "checking formatting (swift format lint --strict)"
+swift format lint --strict --recursive Sources Tests Package.swift
+
 log "building (debug) with tests"
 swift build --build-tests
 log "running tests"

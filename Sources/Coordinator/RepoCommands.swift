@@ -26,15 +26,25 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let password = try options.password()
-        var config = RepositoryConfig(packSize: packSize * 1024 * 1024, compressionLevel: compressionLevel)
+        var config = RepositoryConfig(
+            packSize: packSize * 1024 * 1024, compressionLevel: compressionLevel)
         if let chunkSizes {
-            let parts = chunkSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 3 else { throw ValidationError("--chunk-sizes wants three numbers in KiB, e.g. 512,1024,8192") }
-            config.chunker = ChunkerParameters(minimumSize: parts[0] * 1024, averageSize: parts[1] * 1024, maximumSize: parts[2] * 1024)
+            let parts = chunkSizes.split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard parts.count == 3 else {
+                throw ValidationError(
+                    "--chunk-sizes wants three numbers in KiB, e.g. 512,1024,8192")
+            }
+            config.chunker = ChunkerParameters(
+                minimumSize: parts[0] * 1024, averageSize: parts[1] * 1024,
+                maximumSize: parts[2] * 1024)
         }
         let kdf: KeyDerivationParameters = insecureKdfForTests ? .insecureForTestsOnly : .default
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().initialize(path: options.repo, password: password, config: config, keyDerivation: kdf))
+            emit(
+                try await options.tool().initialize(
+                    path: options.repo, password: password, config: config, keyDerivation: kdf))
         }
     }
 }
@@ -55,17 +65,23 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "Kind of dump (e.g. postgresql, files).")
     var kind = "stream"
 
-    @Option(name: .customLong("tag"), help: ArgumentHelp("Tag to record (repeatable).", valueName: "TAG"))
+    @Option(
+        name: .customLong("tag"),
+        help: ArgumentHelp("Tag to record (repeatable).", valueName: "TAG"))
     var tags: [String] = []
 
-    @Flag(help: "Print a JSON object (id, bytes, bytes_added, chunks, new_chunks, duration_seconds).")
+    @Flag(
+        help: "Print a JSON object (id, bytes, bytes_added, chunks, new_chunks, duration_seconds).")
     var json = false
 
     func run() async throws {
         let password = try options.password()
         let request = BackupRequest(agent: agent, component: component, kind: kind, tags: tags)
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().backup(path: options.repo, password: password, request: request, descriptor: 0, json: json))
+            emit(
+                try await options.tool().backup(
+                    path: options.repo, password: password, request: request, descriptor: 0,
+                    json: json))
         }
     }
 }
@@ -74,7 +90,8 @@ struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Write a snapshot's dump to standard output or a file.",
-        discussion: "SNAPSHOT is an ID, a unique ID prefix, or 'latest' (narrowed by --agent/--component).")
+        discussion:
+            "SNAPSHOT is an ID, a unique ID prefix, or 'latest' (narrowed by --agent/--component).")
 
     @OptionGroup var options: RepositoryOptions
 
@@ -87,20 +104,25 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(help: "With 'latest': only this component's snapshots.")
     var component: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write to FILE (completed atomically) instead of stdout.", valueName: "FILE"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write to FILE (completed atomically) instead of stdout.", valueName: "FILE"))
     var output: String?
 
     func run() async throws {
         let password = try options.password()
         let selector = SnapshotSelector(snapshot, agent: agent, component: component)
         try await CoordinatorCommandSupport.run {
-            try await options.tool().restore(path: options.repo, password: password, selector: selector, output: output)
+            try await options.tool().restore(
+                path: options.repo, password: password, selector: selector, output: output)
         }
     }
 }
 
 struct SnapshotsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List snapshots, oldest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "snapshots", abstract: "List snapshots, oldest first.")
 
     @OptionGroup var options: RepositoryOptions
 
@@ -116,7 +138,10 @@ struct SnapshotsCommand: AsyncParsableCommand {
     func run() async throws {
         let password = try options.password()
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().snapshots(path: options.repo, password: password, agent: agent, component: component, json: json))
+            emit(
+                try await options.tool().snapshots(
+                    path: options.repo, password: password, agent: agent, component: component,
+                    json: json))
         }
     }
 }
@@ -125,14 +150,18 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Verify the repository; exits 3 when anything is damaged.",
-        discussion: "Without options only the structure is checked; --read-data authenticates every stored byte.")
+        discussion:
+            "Without options only the structure is checked; --read-data authenticates every stored byte."
+    )
 
     @OptionGroup var options: RepositoryOptions
 
     @Flag(help: "Read every pack and authenticate every chunk.")
     var readData = false
 
-    @Option(help: ArgumentHelp("Read this percentage of packs, chosen at random.", valueName: "PERCENT"))
+    @Option(
+        help: ArgumentHelp("Read this percentage of packs, chosen at random.", valueName: "PERCENT")
+    )
     var readDataSubset: Double?
 
     @Flag(help: "Print JSON.")
@@ -149,9 +178,11 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let password = try options.password()
-        let reading: DataReading = readData ? .all : readDataSubset.map { .subset(percent: $0) } ?? .none
+        let reading: DataReading =
+            readData ? .all : readDataSubset.map { .subset(percent: $0) } ?? .none
         try await CoordinatorCommandSupport.run {
-            let (text, healthy) = try await options.tool().check(path: options.repo, password: password, reading: reading, json: json)
+            let (text, healthy) = try await options.tool().check(
+                path: options.repo, password: password, reading: reading, json: json)
             emit(text)
             if !healthy { throw ExitCode(3) }
         }
@@ -169,43 +200,56 @@ struct ForgetCommand: AsyncParsableCommand {
 
     func validate() throws {
         if snapshots.isEmpty { throw ValidationError("name at least one snapshot") }
-        if snapshots.contains("latest") { throw ValidationError("'latest' is not accepted by forget; name snapshots by ID") }
+        if snapshots.contains("latest") {
+            throw ValidationError("'latest' is not accepted by forget; name snapshots by ID")
+        }
     }
 
     func run() async throws {
         let password = try options.password()
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().forget(path: options.repo, password: password, selectors: snapshots.map { SnapshotSelector($0) }))
+            emit(
+                try await options.tool().forget(
+                    path: options.repo, password: password,
+                    selectors: snapshots.map { SnapshotSelector($0) }))
         }
     }
 }
 
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prune", abstract: "Remove data no snapshot references; repack mostly-unused packs.")
+        commandName: "prune",
+        abstract: "Remove data no snapshot references; repack mostly-unused packs.")
 
     @OptionGroup var options: RepositoryOptions
 
     @Flag(help: "Print the plan without changing anything.")
     var dryRun = false
 
-    @Option(help: ArgumentHelp("Repack packs at least this percentage unused.", valueName: "PERCENT"))
+    @Option(
+        help: ArgumentHelp("Repack packs at least this percentage unused.", valueName: "PERCENT"))
     var repackThreshold = 20.0
 
     func validate() throws {
-        if !(0...100).contains(repackThreshold) { throw ValidationError("--repack-threshold must be 0-100") }
+        if !(0...100).contains(repackThreshold) {
+            throw ValidationError("--repack-threshold must be 0-100")
+        }
     }
 
     func run() async throws {
         let password = try options.password()
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().prune(path: options.repo, password: password, dryRun: dryRun, repackThreshold: repackThreshold / 100))
+            emit(
+                try await options.tool().prune(
+                    path: options.repo, password: password, dryRun: dryRun,
+                    repackThreshold: repackThreshold / 100))
         }
     }
 }
 
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show sizes, deduplication and compression.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show sizes, deduplication and compression.")
 
     @OptionGroup var options: RepositoryOptions
 
@@ -216,6 +260,22 @@ struct StatsCommand: AsyncParsableCommand {
         let password = try options.password()
         try await CoordinatorCommandSupport.run {
             emit(try await options.tool().stats(path: options.repo, password: password, json: json))
+        }
+    }
+}
+
+struct RebuildIndexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild-index",
+        abstract:
+            "Replace the index with one read from the pack headers (after index damage or loss).")
+
+    @OptionGroup var options: RepositoryOptions
+
+    func run() async throws {
+        let password = try options.password()
+        try await CoordinatorCommandSupport.run {
+            emit(try await options.tool().rebuildIndex(path: options.repo, password: password))
         }
     }
 }

@@ -8,7 +8,8 @@ import RepositoryCore
 struct ZentoriaCoordinator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zentoria-coordinator",
-        abstract: "Zentoria Backup coordinator: owns the repository, schedules and verifies backups.",
+        abstract:
+            "Zentoria Backup coordinator: owns the repository, schedules and verifies backups.",
         discussion: """
             The `repo` commands work directly on a repository, with no coordinator running; they are \
             also the disaster-recovery tool.
@@ -27,8 +28,9 @@ struct RepoCommand: AsyncParsableCommand {
             64 bad usage.
             """,
         subcommands: [
-            InitCommand.self, BackupCommand.self, RestoreCommand.self, SnapshotsCommand.self, CheckCommand.self,
-            ForgetCommand.self, PruneCommand.self, StatsCommand.self,
+            InitCommand.self, BackupCommand.self, RestoreCommand.self, SnapshotsCommand.self,
+            CheckCommand.self,
+            ForgetCommand.self, PruneCommand.self, StatsCommand.self, RebuildIndexCommand.self,
         ]
     )
 }
@@ -38,15 +40,23 @@ struct RepositoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Repository directory.", valueName: "DIR"))
     var repo: String
 
-    @Option(name: .long, help: ArgumentHelp("File holding the repository password (default: $ZENTORIA_PASSWORD_FILE).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File holding the repository password (default: $ZENTORIA_PASSWORD_FILE).",
+            valueName: "FILE"))
     var passwordFile: String?
 
     @Flag(name: [.short, .long], help: "Log debug details to stderr.")
     var verbose = false
 
     func password() throws -> [UInt8] {
-        guard let file = passwordFile ?? ProcessInfo.processInfo.environment["ZENTORIA_PASSWORD_FILE"], !file.isEmpty else {
-            throw ValidationError("no password: give --password-file FILE or set ZENTORIA_PASSWORD_FILE")
+        guard
+            let file = passwordFile
+                ?? ProcessInfo.processInfo.environment["ZENTORIA_PASSWORD_FILE"], !file.isEmpty
+        else {
+            throw ValidationError(
+                "no password: give --password-file FILE or set ZENTORIA_PASSWORD_FILE")
         }
         return try OfflineTool.readPassword(file: file)
     }
@@ -61,16 +71,16 @@ struct RepositoryOptions: ParsableArguments {
 enum CoordinatorCommandSupport {
     /// Runs a command body, turning failures into one clear line on stderr and exit 1.
     static func run(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as ValidationError {
-        throw error
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        FileHandle.standardError.write(Data("zentoria-coordinator: error: \(error)\n".utf8))
-        throw ExitCode.failure
-    }
+        do {
+            try await body()
+        } catch let error as ValidationError {
+            throw error
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("zentoria-coordinator: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }
 

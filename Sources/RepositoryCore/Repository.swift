@@ -15,7 +15,9 @@ package final class Repository: Sendable {
     let zstd: Zstd
     let gear: GearTable
 
-    private init(store: any BlobStore, keys: RepositoryKeys, config: RepositoryConfig, logger: Logger) {
+    private init(
+        store: any BlobStore, keys: RepositoryKeys, config: RepositoryConfig, logger: Logger
+    ) {
         self.store = store
         self.keys = keys
         self.config = config
@@ -30,39 +32,54 @@ package final class Repository: Sendable {
     /// - Throws: `.alreadyInitialized` when the store holds a config already.
     package static func initialize(
         store: any BlobStore, password: [UInt8], config: RepositoryConfig = RepositoryConfig(),
-        keyDerivation: KeyDerivationParameters = .default, hostname: String = Host.name, logger: Logger
+        keyDerivation: KeyDerivationParameters = .default, hostname: String = Host.name,
+        logger: Logger
     ) async throws -> Repository {
         try config.validate()
-        guard !password.isEmpty else { throw RepositoryError(.invalidArgument, "the password is empty") }
+        guard !password.isEmpty else {
+            throw RepositoryError(.invalidArgument, "the password is empty")
+        }
         if try await store.exists(.config) {
-            throw RepositoryError(.alreadyInitialized, "a repository already exists in store \(store.name)")
+            throw RepositoryError(
+                .alreadyInitialized, "a repository already exists in store \(store.name)")
         }
         let keys = RepositoryKeys.generate()
-        let slot = try await writeKeySlot(store: store, keys: keys, password: password, keyDerivation: keyDerivation, hostname: hostname)
+        let slot = try await writeKeySlot(
+            store: store, keys: keys, password: password, keyDerivation: keyDerivation,
+            hostname: hostname)
         let sealed = try keys.seal(JSONEncoder().encode(config), authenticating: configAAD)
         let object = ConfigObject(
-            format: ConfigObject.formatName, version: RepositoryConfig.currentVersion, id: config.id, sealed: Data(sealed))
+            format: ConfigObject.formatName, version: RepositoryConfig.currentVersion,
+            id: config.id, sealed: Data(sealed))
         do {
             try await store.put(.config, Array(JSONEncoder().encode(object)))
         } catch {
             // Another init won the race (or the write failed): our slot would open nothing.
             try? await store.delete(slot)
             if let error = error as? StorageError, error.code == .alreadyExists {
-                throw RepositoryError(.alreadyInitialized, "a repository was created concurrently in store \(store.name)")
+                throw RepositoryError(
+                    .alreadyInitialized,
+                    "a repository was created concurrently in store \(store.name)")
             }
             throw error
         }
-        logger.debug("repository initialized", metadata: ["store.name": "\(store.name)", "repository.id": "\(config.id)"])
+        logger.debug(
+            "repository initialized",
+            metadata: ["store.name": "\(store.name)", "repository.id": "\(config.id)"])
         return Repository(store: store, keys: keys, config: config, logger: logger)
     }
 
     /// Opens a repository with any key slot that `password` unlocks.
     /// - Throws: `.notARepository`, `.unsupportedVersion`, `.wrongPassword`, `.malformed`.
-    package static func open(store: any BlobStore, password: [UInt8], logger: Logger) async throws -> Repository {
+    package static func open(
+        store: any BlobStore, password: [UInt8], logger: Logger
+    ) async throws -> Repository {
         let object = try await readConfigObject(store: store)
         var slots = try await store.list(.keys).map(\.name)
         slots.sort { $0.name < $1.name }
-        guard !slots.isEmpty else { throw RepositoryError(.malformed, "the repository has no key slots") }
+        guard !slots.isEmpty else {
+            throw RepositoryError(.malformed, "the repository has no key slots")
+        }
         var wrongPasswords = 0
         var failures: [String] = []
         for name in slots {
@@ -77,12 +94,15 @@ package final class Repository: Sendable {
                 wrongPasswords += 1
             } catch {
                 // One bad slot must not lock everyone out: try the others, report if none opens.
-                logger.info("key slot unusable", metadata: ["key.name": "\(name.name)", "error": "\(error)"])
+                logger.info(
+                    "key slot unusable",
+                    metadata: ["key.name": "\(name.name)", "error": "\(error)"])
                 failures.append("\(name.name.prefix(8)): \(error)")
             }
         }
         if failures.isEmpty {
-            throw RepositoryError(.wrongPassword, "the password opens none of the \(slots.count) key slot(s)")
+            throw RepositoryError(
+                .wrongPassword, "the password opens none of the \(slots.count) key slot(s)")
         }
         throw RepositoryError(
             wrongPasswords == slots.count ? .wrongPassword : .malformed,
@@ -90,13 +110,17 @@ package final class Repository: Sendable {
                 + failures.joined(separator: "; ") + ")")
     }
 
-    private static func unsealConfig(_ object: ConfigObject, keys: RepositoryKeys) throws -> RepositoryConfig {
+    private static func unsealConfig(
+        _ object: ConfigObject, keys: RepositoryKeys
+    ) throws -> RepositoryConfig {
         let config: RepositoryConfig
         do {
             let plain = try keys.open(ArraySlice(object.sealed), authenticating: configAAD)
             config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain))
         } catch {
-            throw RepositoryError(.malformed, "the repository config does not match this key slot's key", cause: error)
+            throw RepositoryError(
+                .malformed, "the repository config does not match this key slot's key", cause: error
+            )
         }
         guard config.id == object.id else {
             throw RepositoryError(.malformed, "the repository config names another repository")
@@ -106,17 +130,25 @@ package final class Repository: Sendable {
     }
 
     /// Adds a key slot that opens this repository with another password.
-    package func addKeySlot(password: [UInt8], keyDerivation: KeyDerivationParameters = .default) async throws {
-        guard !password.isEmpty else { throw RepositoryError(.invalidArgument, "the password is empty") }
-        try await Self.writeKeySlot(store: store, keys: keys, password: password, keyDerivation: keyDerivation, hostname: Host.name)
+    package func addKeySlot(
+        password: [UInt8], keyDerivation: KeyDerivationParameters = .default
+    ) async throws {
+        guard !password.isEmpty else {
+            throw RepositoryError(.invalidArgument, "the password is empty")
+        }
+        try await Self.writeKeySlot(
+            store: store, keys: keys, password: password, keyDerivation: keyDerivation,
+            hostname: Host.name)
     }
 
     @discardableResult
     private static func writeKeySlot(
-        store: any BlobStore, keys: RepositoryKeys, password: [UInt8], keyDerivation: KeyDerivationParameters,
+        store: any BlobStore, keys: RepositoryKeys, password: [UInt8],
+        keyDerivation: KeyDerivationParameters,
         hostname: String
     ) async throws -> ObjectName {
-        let slot = try KeySlot.make(keys: keys, password: password, parameters: keyDerivation, hostname: hostname)
+        let slot = try KeySlot.make(
+            keys: keys, password: password, parameters: keyDerivation, hostname: hostname)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
@@ -136,12 +168,15 @@ package final class Repository: Sendable {
         guard let object = try? JSONDecoder().decode(ConfigObject.self, from: Data(bytes)),
             object.format == ConfigObject.formatName
         else {
-            throw RepositoryError(.notARepository, "the config object in store \(store.name) is not a Zentoria repository's")
+            throw RepositoryError(
+                .notARepository,
+                "the config object in store \(store.name) is not a Zentoria repository's")
         }
         guard object.version == RepositoryConfig.currentVersion else {
             throw RepositoryError(
                 .unsupportedVersion,
-                "repository format version \(object.version) is not supported by this build (it reads version \(RepositoryConfig.currentVersion))")
+                "repository format version \(object.version) is not supported by this build (it reads version \(RepositoryConfig.currentVersion))"
+            )
         }
         return object
     }
@@ -161,19 +196,24 @@ package final class Repository: Sendable {
         } else {
             plain = [Compression.none.rawValue] + payload
         }
-        return [Self.objectVersion] + (try keys.seal(plain, authenticating: Self.aad(kind, version: Self.objectVersion)))
+        return [Self.objectVersion]
+            + (try keys.seal(plain, authenticating: Self.aad(kind, version: Self.objectVersion)))
     }
 
     func unsealObject(_ kind: ObjectKind, _ bytes: [UInt8], name: String) throws -> [UInt8] {
-        guard let version = bytes.first else { throw RepositoryError(.malformed, "\(kind.rawValue)/\(name) is empty") }
+        guard let version = bytes.first else {
+            throw RepositoryError(.malformed, "\(kind.rawValue)/\(name) is empty")
+        }
         guard version == Self.objectVersion else {
-            throw RepositoryError(.unsupportedVersion, "\(kind.rawValue)/\(name) has object version \(version)")
+            throw RepositoryError(
+                .unsupportedVersion, "\(kind.rawValue)/\(name) has object version \(version)")
         }
         let plain: [UInt8]
         do {
             plain = try keys.open(bytes[1...], authenticating: Self.aad(kind, version: version))
         } catch let error as RepositoryError {
-            throw RepositoryError(error.code, "\(kind.rawValue)/\(name) does not authenticate", cause: error)
+            throw RepositoryError(
+                error.code, "\(kind.rawValue)/\(name) does not authenticate", cause: error)
         }
         var reader = ByteReader(plain[...], what: "\(kind.rawValue)/\(name)")
         switch Compression(rawValue: try reader.read(UInt8.self)) {
@@ -181,7 +221,8 @@ package final class Repository: Sendable {
         case .some(.zstd):
             let size = Int(try reader.read(UInt32.self))
             return try zstd.decompress(try reader.take(reader.remaining), expectedSize: size)
-        case nil: throw RepositoryError(.malformed, "\(kind.rawValue)/\(name) has an unknown encoding")
+        case nil:
+            throw RepositoryError(.malformed, "\(kind.rawValue)/\(name) has an unknown encoding")
         }
     }
 
@@ -197,7 +238,8 @@ package final class Repository: Sendable {
     func loadContentNamed(_ kind: ObjectKind, _ digest: Digest256) async throws -> [UInt8] {
         let bytes = try await store.get(ObjectName(kind, digest.hex))
         guard SHA256Hasher.digest(bytes) == digest else {
-            throw RepositoryError(.integrity, "\(kind.rawValue)/\(digest.hex) does not match its name")
+            throw RepositoryError(
+                .integrity, "\(kind.rawValue)/\(digest.hex) does not match its name")
         }
         return try unsealObject(kind, bytes, name: digest.hex)
     }
@@ -217,26 +259,37 @@ package final class Repository: Sendable {
     }
 
     /// Loads every index object. Unreadable ones are returned, not thrown, so callers decide.
-    package func loadIndex() async throws -> (index: RepositoryIndex, files: [IndexID], unreadable: [Unreadable]) {
+    package func loadIndex() async throws -> (
+        index: RepositoryIndex, files: [IndexID], unreadable: [Unreadable]
+    ) {
         let (files, unreadable) = try await loadIndexFiles()
         var index = RepositoryIndex()
         for (_, file) in files {
-            for pack in file.packs { index.add(pack: pack.id, size: pack.size, entries: pack.entries) }
+            for pack in file.packs {
+                index.add(pack: pack.id, size: pack.size, entries: pack.entries)
+            }
         }
         return (index, files.map(\.0), unreadable)
     }
 
     /// Every index object as stored, with the ones that could not be read.
-    func loadIndexFiles() async throws -> (files: [(IndexID, IndexFile)], unreadable: [Unreadable]) {
+    func loadIndexFiles() async throws -> (files: [(IndexID, IndexFile)], unreadable: [Unreadable])
+    {
         let names = try await store.list(.index).map(\.name)
         let loaded: [Result<(IndexID, IndexFile), Unreadable>] = try await names.concurrentMap(
             limit: store.maxConcurrentRequests
         ) { name in
             guard let digest = Digest256(hex: name.name) else {
-                return .failure(Unreadable(name: name, error: RepositoryError(.malformed, "foreign file in index/")))
+                return .failure(
+                    Unreadable(
+                        name: name, error: RepositoryError(.malformed, "foreign file in index/")))
             }
             do {
-                return .success((IndexID(digest), try IndexFile(decoding: try await self.loadContentNamed(.index, digest))))
+                return .success(
+                    (
+                        IndexID(digest),
+                        try IndexFile(decoding: try await self.loadContentNamed(.index, digest))
+                    ))
             } catch {
                 return .failure(Unreadable(name: name, error: error))
             }
@@ -263,9 +316,14 @@ package final class Repository: Sendable {
     /// Loads every snapshot, oldest first. Unreadable ones are returned, not thrown.
     package func loadSnapshots() async throws -> (snapshots: [Snapshot], unreadable: [Unreadable]) {
         let names = try await store.list(.snapshots).map(\.name)
-        let loaded: [Result<Snapshot, Unreadable>] = try await names.concurrentMap(limit: store.maxConcurrentRequests) { name in
+        let loaded: [Result<Snapshot, Unreadable>] = try await names.concurrentMap(
+            limit: store.maxConcurrentRequests
+        ) { name in
             guard let digest = Digest256(hex: name.name) else {
-                return .failure(Unreadable(name: name, error: RepositoryError(.malformed, "foreign file in snapshots/")))
+                return .failure(
+                    Unreadable(
+                        name: name, error: RepositoryError(.malformed, "foreign file in snapshots/")
+                    ))
             }
             do {
                 return .success(try await self.loadSnapshot(SnapshotID(digest)))
@@ -288,7 +346,8 @@ package final class Repository: Sendable {
     /// Loads one snapshot.
     package func loadSnapshot(_ id: SnapshotID) async throws -> Snapshot {
         do {
-            return try Snapshot(id: id, decodingManifest: try await loadContentNamed(.snapshots, id.digest))
+            return try Snapshot(
+                id: id, decodingManifest: try await loadContentNamed(.snapshots, id.digest))
         } catch let error as StorageError where error.code == .notFound {
             throw RepositoryError(.snapshotNotFound, "snapshot \(id) does not exist")
         }
@@ -320,10 +379,13 @@ package final class Repository: Sendable {
     // MARK: - Blobs
 
     /// Compresses (when it pays) and seals one chunk.
-    func sealBlob(id: ChunkID, chunk: [UInt8]) throws -> (sealed: [UInt8], compression: Compression) {
+    func sealBlob(id: ChunkID, chunk: [UInt8]) throws -> (sealed: [UInt8], compression: Compression)
+    {
         let compressed = zstd.compress(chunk)
         let compression: Compression = compressed == nil ? .none : .zstd
-        let aad = PackEntry(id: id, type: .data, compression: compression, offset: 0, length: 0, rawLength: 0).aad
+        let aad = PackEntry(
+            id: id, type: .data, compression: compression, offset: 0, length: 0, rawLength: 0
+        ).aad
         return (try keys.seal(compressed ?? chunk, authenticating: aad), compression)
     }
 
@@ -331,7 +393,10 @@ package final class Repository: Sendable {
     /// - Throws: `.integrity` for any damage.
     package func openBlob(_ sealed: ArraySlice<UInt8>, entry: PackEntry) throws -> [UInt8] {
         guard sealed.count == entry.length else {
-            throw RepositoryError(.integrity, "blob \(entry.id.shortDescription) has \(sealed.count) bytes, expected \(entry.length)")
+            throw RepositoryError(
+                .integrity,
+                "blob \(entry.id.shortDescription) has \(sealed.count) bytes, expected \(entry.length)"
+            )
         }
         let plain = try keys.open(sealed, authenticating: entry.aad)
         let chunk: [UInt8]
@@ -341,11 +406,14 @@ package final class Repository: Sendable {
             do {
                 chunk = try zstd.decompress(plain[...], expectedSize: entry.rawLength)
             } catch {
-                throw RepositoryError(.integrity, "blob \(entry.id.shortDescription) does not decompress", cause: error)
+                throw RepositoryError(
+                    .integrity, "blob \(entry.id.shortDescription) does not decompress",
+                    cause: error)
             }
         }
         guard chunk.count == entry.rawLength, keys.chunkID(chunk) == entry.id else {
-            throw RepositoryError(.integrity, "blob \(entry.id.shortDescription) does not match its ID")
+            throw RepositoryError(
+                .integrity, "blob \(entry.id.shortDescription) does not match its ID")
         }
         return chunk
     }
@@ -357,14 +425,19 @@ package final class Repository: Sendable {
         do {
             sealed = try await store.get(ObjectName(.data, location.pack.digest.hex), range: range)
         } catch let error as StorageError where error.code == .notFound {
-            throw RepositoryError(.integrity, "pack \(location.pack) holding chunk \(location.entry.id) is missing", cause: error)
+            throw RepositoryError(
+                .integrity, "pack \(location.pack) holding chunk \(location.entry.id) is missing",
+                cause: error)
         } catch let error as StorageError where error.code == .permanent {
-            throw RepositoryError(.integrity, "pack \(location.pack) is shorter than its index says", cause: error)
+            throw RepositoryError(
+                .integrity, "pack \(location.pack) is shorter than its index says", cause: error)
         }
         do {
             return try openBlob(sealed[...], entry: location.entry)
         } catch let error as RepositoryError {
-            throw RepositoryError(error.code, "chunk \(location.entry.id) in pack \(location.pack) is damaged", cause: error)
+            throw RepositoryError(
+                error.code, "chunk \(location.entry.id) in pack \(location.pack) is damaged",
+                cause: error)
         }
     }
 

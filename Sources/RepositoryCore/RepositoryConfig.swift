@@ -18,22 +18,28 @@ package struct RepositoryConfig: Codable, Sendable, Hashable {
         id: String = RepositoryConfig.randomID(), chunker: ChunkerParameters = .default,
         packSize: Int = 16 * 1024 * 1024, compressionLevel: Int = 3
     ) {
-        (self.id, self.chunker, self.packSize, self.compressionLevel) = (id, chunker, packSize, compressionLevel)
+        (self.id, self.chunker, self.packSize, self.compressionLevel) = (
+            id, chunker, packSize, compressionLevel
+        )
     }
 
     package func validate() throws {
         try chunker.validate()
         guard (1024 * 1024...512 * 1024 * 1024).contains(packSize) else {
-            throw RepositoryError(.invalidArgument, "pack size must be between 1 MiB and 512 MiB (got \(packSize))")
+            throw RepositoryError(
+                .invalidArgument, "pack size must be between 1 MiB and 512 MiB (got \(packSize))")
         }
         guard (1...19).contains(compressionLevel) else {
-            throw RepositoryError(.invalidArgument, "zstd level must be 1...19 (got \(compressionLevel))")
+            throw RepositoryError(
+                .invalidArgument, "zstd level must be 1...19 (got \(compressionLevel))")
         }
     }
 
     package static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return (0..<16).map { _ in
+            String(format: "%02x", UInt8.random(in: 0...255, using: &generator))
+        }.joined()
     }
 }
 

@@ -12,7 +12,9 @@ package struct CommandResult: Sendable {
 package enum CommandRunner {
     /// The directory holding the built executables: the one the test runner itself lives in.
     package static var binDirectory: String {
-        if let override = ProcessInfo.processInfo.environment["ZENTORIA_BIN_DIR"] { return override }
+        if let override = ProcessInfo.processInfo.environment["ZENTORIA_BIN_DIR"] {
+            return override
+        }
         return Bundle.main.executableURL!.deletingLastPathComponent().path
     }
 
@@ -21,7 +23,8 @@ package enum CommandRunner {
 
     /// Runs `executable` to completion; stdin from `input` (a file path) or empty.
     package static func run(
-        _ executable: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]
+        _ executable: String, _ arguments: [String], input: String? = nil,
+        environment: [String: String] = [:]
     ) throws -> CommandResult {
         let process = try start(executable, arguments, environment: environment)
         if let input {
@@ -31,7 +34,9 @@ package enum CommandRunner {
     }
 
     /// Prepares a process with captured stdout/stderr; call ``wait(_:launching:)`` to run it.
-    package static func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+    package static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -60,6 +65,8 @@ package enum CommandRunner {
         let outputBytes = out.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: Array(outputBytes), stderr: String(decoding: errorBytes, as: UTF8.self))
+        return CommandResult(
+            status: process.terminationStatus, stdout: Array(outputBytes),
+            stderr: String(decoding: errorBytes, as: UTF8.self))
     }
 }

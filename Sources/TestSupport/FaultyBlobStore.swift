@@ -28,23 +28,36 @@ package final class FaultyBlobStore: BlobStore {
     package init(_ base: any BlobStore) { self.base = base }
 
     /// The `after`+1-th `operation` on `kind` (any kind when nil) throws `error`, once.
-    package func fail(_ operation: Operation, kind: ObjectKind? = nil, after: Int = 0, with error: StorageError) {
-        state.withLock { $0.faults.append(Fault(operation: operation, kind: kind, remainingSkips: after, error: error)) }
+    package func fail(
+        _ operation: Operation, kind: ObjectKind? = nil, after: Int = 0, with error: StorageError
+    ) {
+        state.withLock {
+            $0.faults.append(
+                Fault(operation: operation, kind: kind, remainingSkips: after, error: error))
+        }
     }
 
     /// The next read of an object of `kind` returns one byte flipped.
-    package func flipByteOfNextRead(_ kind: ObjectKind) { state.withLock { $0.flipNextRead = kind } }
+    package func flipByteOfNextRead(_ kind: ObjectKind) {
+        state.withLock { $0.flipNextRead = kind }
+    }
 
     /// Reads of `kind` return one byte less than asked, until reset.
     package func truncateReads(_ kind: ObjectKind?) { state.withLock { $0.truncateReads = kind } }
 
     /// Calls seen so far per operation.
-    package func calls(_ operation: Operation) -> Int { state.withLock { $0.calls[operation, default: 0] } }
+    package func calls(_ operation: Operation) -> Int {
+        state.withLock { $0.calls[operation, default: 0] }
+    }
 
     private func inject(_ operation: Operation, _ kind: ObjectKind?) throws {
         let error: StorageError? = state.withLock { state in
             state.calls[operation, default: 0] += 1
-            guard let index = state.faults.firstIndex(where: { $0.operation == operation && ($0.kind == nil || $0.kind == kind) }) else {
+            guard
+                let index = state.faults.firstIndex(where: {
+                    $0.operation == operation && ($0.kind == nil || $0.kind == kind)
+                })
+            else {
                 return nil
             }
             if state.faults[index].remainingSkips > 0 {

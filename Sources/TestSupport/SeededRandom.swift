@@ -26,15 +26,22 @@ package struct SeededRandom: RandomNumberGenerator, Sendable {
     /// Text shaped like a `pg_dump` COPY section: rows of numbers and words, compressible
     /// but not trivially so.
     package mutating func dumpLikeText(_ count: Int) -> [UInt8] {
-        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-                     "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+        let words = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+            "juliet",
+            "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra",
+            "tango",
+        ]
         var result = [UInt8]()
         result.reserveCapacity(count + 200)
         var row = 0
         while result.count < count {
             row += 1
-            var line = "\(row)\t\(next() % 100_000)\t\(Int64(bitPattern: next() % 2_000_000) - 1_000_000)\t"
-            for _ in 0..<(3 + Int(next() % 6)) { line += words[Int(next() % UInt64(words.count))] + " " }
+            var line =
+                "\(row)\t\(next() % 100_000)\t\(Int64(bitPattern: next() % 2_000_000) - 1_000_000)\t"
+            for _ in 0..<(3 + Int(next() % 6)) {
+                line += words[Int(next() % UInt64(words.count))] + " "
+            }
             line += "\n"
             result.append(contentsOf: line.utf8)
         }

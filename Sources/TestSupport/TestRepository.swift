@@ -7,7 +7,8 @@ package enum TestRepository {
 
     /// Small chunks and packs so tests exercise many of each with little data.
     package static let smallConfig = RepositoryConfig(
-        chunker: ChunkerParameters(minimumSize: 16 * 1024, averageSize: 64 * 1024, maximumSize: 256 * 1024),
+        chunker: ChunkerParameters(
+            minimumSize: 16 * 1024, averageSize: 64 * 1024, maximumSize: 256 * 1024),
         packSize: 1024 * 1024)
 
     package static var logger: Logger {
@@ -21,19 +22,24 @@ package enum TestRepository {
         store: any BlobStore = InMemoryBlobStore(), config: RepositoryConfig = smallConfig
     ) async throws -> Repository {
         try await Repository.initialize(
-            store: store, password: password, config: config, keyDerivation: .insecureForTestsOnly, logger: logger)
+            store: store, password: password, config: config, keyDerivation: .insecureForTestsOnly,
+            logger: logger)
     }
 
     /// Backs up `bytes`, fed in blocks of `blockSize`.
     package static func backup(
-        _ repository: Repository, _ bytes: [UInt8], component: String = "db", blockSize: Int = 100_000
+        _ repository: Repository, _ bytes: [UInt8], component: String = "db",
+        blockSize: Int = 100_000
     ) async throws -> BackupResult {
         try await repository.backup(
-            Blocks(bytes: bytes, blockSize: blockSize), request: BackupRequest(agent: "test", component: component))
+            Blocks(bytes: bytes, blockSize: blockSize),
+            request: BackupRequest(agent: "test", component: component))
     }
 
     /// Restores a snapshot into memory.
-    package static func restore(_ repository: Repository, _ snapshot: Snapshot) async throws -> [UInt8] {
+    package static func restore(
+        _ repository: Repository, _ snapshot: Snapshot
+    ) async throws -> [UInt8] {
         let (index, _, _) = try await repository.loadIndex()
         var output: [UInt8] = []
         try await repository.restore(snapshot, index: index, to: { output.append(contentsOf: $0) })
@@ -47,7 +53,9 @@ package struct Blocks: AsyncSequence, Sendable {
     let bytes: [UInt8]
     let blockSize: Int
 
-    package init(bytes: [UInt8], blockSize: Int) { (self.bytes, self.blockSize) = (bytes, blockSize) }
+    package init(bytes: [UInt8], blockSize: Int) {
+        (self.bytes, self.blockSize) = (bytes, blockSize)
+    }
 
     package struct AsyncIterator: AsyncIteratorProtocol {
         let bytes: [UInt8]
@@ -60,7 +68,9 @@ package struct Blocks: AsyncSequence, Sendable {
         }
     }
 
-    package func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes, blockSize: blockSize) }
+    package func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(bytes: bytes, blockSize: blockSize)
+    }
 }
 
 /// A dump that fails after yielding some blocks, like a `pg_dump` that dies midway.

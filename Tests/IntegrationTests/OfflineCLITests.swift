@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The offline CLI as a user runs it: real processes on a real filesystem.
@@ -19,17 +19,23 @@ struct OfflineCLITests {
 
         init(root: String, password: String = "s3cret-pass") {
             self.root = root
-            FileManager.default.createFile(atPath: "\(root)/password", contents: Data("\(password)\n".utf8))
+            FileManager.default.createFile(
+                atPath: "\(root)/password", contents: Data("\(password)\n".utf8))
         }
 
-        func repo(_ command: String, _ arguments: [String] = [], input: String? = nil, repository: String? = nil) throws -> CommandResult {
+        func repo(
+            _ command: String, _ arguments: [String] = [], input: String? = nil,
+            repository: String? = nil
+        ) throws -> CommandResult {
             try CommandRunner.run(
-                OfflineCLITests.binary, ["repo", command, "--repo", repository ?? repo] + arguments, input: input,
+                OfflineCLITests.binary,
+                ["repo", command, "--repo", repository ?? repo] + arguments, input: input,
                 environment: ["ZENTORIA_PASSWORD_FILE": passwordFile])
         }
 
         func initialize(_ extra: [String] = [], repository: String? = nil) throws {
-            let result = try repo("init", ["--insecure-kdf-for-tests"] + extra, repository: repository)
+            let result = try repo(
+                "init", ["--insecure-kdf-for-tests"] + extra, repository: repository)
             #expect(result.status == 0, "init failed: \(result.stderr)")
         }
 
@@ -43,7 +49,8 @@ struct OfflineCLITests {
             var result: [String: Int] = [:]
             let enumerator = FileManager.default.enumerator(atPath: directory)
             while let path = enumerator?.nextObject() as? String {
-                let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(path)")
+                let attributes = try? FileManager.default.attributesOfItem(
+                    atPath: "\(directory)/\(path)")
                 if attributes?[.type] as? FileAttributeType == .typeRegular {
                     result[path] = (attributes?[.size] as? Int) ?? -1
                 }
@@ -57,7 +64,9 @@ struct OfflineCLITests {
     }
 
     static func json(_ result: CommandResult) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any], "not a JSON object: \(result.stdoutText)")
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any],
+            "not a JSON object: \(result.stdoutText)")
     }
 
     @Test("init, backup, snapshots, restore, stats and check work together")
@@ -68,7 +77,12 @@ struct OfflineCLITests {
             var random = SeededRandom(seed: 1)
             let data = random.dumpLikeText(5_000_000)
             let dump = workspace.write("dump", data)
-            let backup = try workspace.repo("backup", ["--agent", "host1", "--component", "pg", "--kind", "postgresql", "--tag", "t1", "--json"], input: dump)
+            let backup = try workspace.repo(
+                "backup",
+                [
+                    "--agent", "host1", "--component", "pg", "--kind", "postgresql", "--tag", "t1",
+                    "--json",
+                ], input: dump)
             #expect(backup.status == 0, "\(backup.stderr)")
             let object = try Self.json(backup)
             let id = try #require(object["id"] as? String)
@@ -76,22 +90,28 @@ struct OfflineCLITests {
             #expect((object["bytes_added"] as? Int ?? 0) > 0)
             #expect(backup.stderr.isEmpty, "no progress noise when stderr is not a terminal")
 
-            let again = try workspace.repo("backup", ["--agent", "host1", "--component", "pg"], input: dump)
+            let again = try workspace.repo(
+                "backup", ["--agent", "host1", "--component", "pg"], input: dump)
             #expect(again.status == 0)
-            #expect(again.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).count == 64, "plain output is the ID")
+            #expect(
+                again.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).count == 64,
+                "plain output is the ID")
 
             let list = try workspace.repo("snapshots", ["--json"])
-            let snapshots = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]])
+            let snapshots = try #require(
+                try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]])
             #expect(snapshots.count == 2)
             #expect(snapshots.first?["id"] as? String == id)
             #expect(snapshots.first?["tags"] as? [String] == ["t1"])
             #expect(try workspace.repo("snapshots").stdoutText.contains(String(id.prefix(8))))
 
             let restoredPath = "\(root)/restored"
-            let restore = try workspace.repo("restore", [String(id.prefix(10)), "--output", restoredPath])
+            let restore = try workspace.repo(
+                "restore", [String(id.prefix(10)), "--output", restoredPath])
             #expect(restore.status == 0, "\(restore.stderr)")
             #expect(FileManager.default.contents(atPath: restoredPath) == Data(data))
-            let toStdout = try workspace.repo("restore", ["latest", "--agent", "host1", "--component", "pg"])
+            let toStdout = try workspace.repo(
+                "restore", ["latest", "--agent", "host1", "--component", "pg"])
             #expect(toStdout.stdout == data)
 
             let stats = try Self.json(try workspace.repo("stats", ["--json"]))
@@ -114,7 +134,10 @@ struct OfflineCLITests {
             FileManager.default.createFile(atPath: "\(root)/wrong", contents: Data("nope\n".utf8))
             let dump = workspace.write("dump", [1, 2, 3])
             for command in ["backup", "snapshots", "check", "prune", "stats"] {
-                let arguments = command == "backup" ? ["--agent", "a", "--component", "c", "--password-file", "\(root)/wrong"] : ["--password-file", "\(root)/wrong"]
+                let arguments =
+                    command == "backup"
+                    ? ["--agent", "a", "--component", "c", "--password-file", "\(root)/wrong"]
+                    : ["--password-file", "\(root)/wrong"]
                 let result = try workspace.repo(command, arguments, input: dump)
                 #expect(result.status == 1, "\(command) exit \(result.status)")
                 #expect(result.stderr.contains("wrong password"), "\(command): \(result.stderr)")
@@ -122,7 +145,8 @@ struct OfflineCLITests {
             #expect(workspace.files(under: workspace.repo) == before)
             let missing = try workspace.repo("snapshots", [], repository: "\(root)/nowhere")
             #expect(missing.status == 1 && missing.stderr.contains("no repository"))
-            let noPassword = try CommandRunner.run(Self.binary, ["repo", "snapshots", "--repo", workspace.repo])
+            let noPassword = try CommandRunner.run(
+                Self.binary, ["repo", "snapshots", "--repo", workspace.repo])
             #expect(noPassword.status == 64 && noPassword.stderr.contains("password"))
         }
     }
@@ -134,10 +158,13 @@ struct OfflineCLITests {
             try workspace.initialize(["--pack-size", "1"])
             var random = SeededRandom(seed: 2)
             let dump = workspace.write("dump", random.bytes(3_000_000))
-            let id = try workspace.repo("backup", ["--agent", "a", "--component", "c"], input: dump).stdoutText
+            let id = try workspace.repo(
+                "backup", ["--agent", "a", "--component", "c"], input: dump
+            ).stdoutText
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let pack = try #require(workspace.packs().first)
-            let handle = try #require(FileHandle(forUpdatingAtPath: "\(workspace.repo)/data/\(pack)"))
+            let handle = try #require(
+                FileHandle(forUpdatingAtPath: "\(workspace.repo)/data/\(pack)"))
             try handle.seek(toOffset: 1000)
             let byte = try #require(try handle.read(upToCount: 1))
             try handle.seek(toOffset: 1000)
@@ -169,7 +196,8 @@ struct OfflineCLITests {
             let workspace = Workspace(root: root)
             try workspace.initialize()
             let path = "\(workspace.repo)/config"
-            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "\"version\":1", with: "\"version\":2")
+            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+                of: "\"version\":1", with: "\"version\":2")
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let result = try workspace.repo("snapshots")
             #expect(result.status == 1)
@@ -177,13 +205,16 @@ struct OfflineCLITests {
         }
     }
 
-    @Test("a backup killed with SIGKILL leaves no snapshot; check passes; prune reclaims; next backup works")
+    @Test(
+        "a backup killed with SIGKILL leaves no snapshot; check passes; prune reclaims; next backup works"
+    )
     func killedBackup() async throws {
         try await withTemporaryDirectory { root in
             let workspace = Workspace(root: root)
             try workspace.initialize(["--pack-size", "1"])
             let process = try CommandRunner.start(
-                Self.binary, ["repo", "backup", "--repo", workspace.repo, "--agent", "a", "--component", "c"],
+                Self.binary,
+                ["repo", "backup", "--repo", workspace.repo, "--agent", "a", "--component", "c"],
                 environment: ["ZENTORIA_PASSWORD_FILE": workspace.passwordFile])
             let input = Pipe()
             process.standardInput = input
@@ -207,14 +238,17 @@ struct OfflineCLITests {
             #expect(check.stdoutText.contains("in no index"))
 
             let dump = workspace.write("dump", random.dumpLikeText(2_000_000))
-            let next = try workspace.repo("backup", ["--agent", "a", "--component", "c"], input: dump)
+            let next = try workspace.repo(
+                "backup", ["--agent", "a", "--component", "c"], input: dump)
             #expect(next.status == 0, "\(next.stderr)")
             let prune = try workspace.repo("prune")
             #expect(prune.status == 0, "\(prune.stderr)")
             let stats = try Self.json(try workspace.repo("stats", ["--json"]))
             #expect(stats["pack_bytes"] as? Int ?? 0 < 2_000_000, "leftover packs were removed")
             #expect(try workspace.repo("check", ["--read-data"]).status == 0)
-            #expect(try workspace.repo("restore", ["latest"]).stdout == Array(try Data(contentsOf: URL(fileURLWithPath: dump))))
+            #expect(
+                try workspace.repo("restore", ["latest"]).stdout
+                    == Array(try Data(contentsOf: URL(fileURLWithPath: dump))))
         }
     }
 
@@ -223,27 +257,41 @@ struct OfflineCLITests {
         try await withTemporaryDirectory { root in
             let workspace = Workspace(root: root)
             let mountPoint = "\(root)/small-disk"
-            try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-            let mount = try CommandRunner.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
+            try FileManager.default.createDirectory(
+                atPath: mountPoint, withIntermediateDirectories: true)
+            let mount = try CommandRunner.run(
+                "/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
             try #require(mount.status == 0, "mounting a small tmpfs needs root: \(mount.stderr)")
             defer { _ = try? CommandRunner.run("/bin/umount", [mountPoint]) }
             let repository = "\(mountPoint)/repo"
             try workspace.initialize(["--pack-size", "1"], repository: repository)
             var random = SeededRandom(seed: 4)
             let big = workspace.write("big", random.bytes(20_000_000))
-            let failed = try workspace.repo("backup", ["--agent", "a", "--component", "c"], input: big, repository: repository)
+            let failed = try workspace.repo(
+                "backup", ["--agent", "a", "--component", "c"], input: big, repository: repository)
             #expect(failed.status == 1)
-            #expect(failed.stderr.contains("noSpace") || failed.stderr.contains("No space left"), "\(failed.stderr)")
-            #expect(try Self.json(try workspace.repo("stats", ["--json"], repository: repository))["snapshots"] as? Int == 0)
-            #expect(try workspace.repo("check", ["--read-data"], repository: repository).status == 0)
+            #expect(
+                failed.stderr.contains("noSpace") || failed.stderr.contains("No space left"),
+                "\(failed.stderr)")
+            #expect(
+                try Self.json(try workspace.repo("stats", ["--json"], repository: repository))[
+                    "snapshots"] as? Int == 0)
+            #expect(
+                try workspace.repo("check", ["--read-data"], repository: repository).status == 0)
             let prune = try workspace.repo("prune", [], repository: repository)
             #expect(prune.status == 0, "\(prune.stderr)")
             #expect(workspace.packs(repository: repository).isEmpty)
             let small = random.dumpLikeText(1_000_000)
             let dump = workspace.write("small", small)
-            #expect(try workspace.repo("backup", ["--agent", "a", "--component", "c"], input: dump, repository: repository).status == 0)
-            #expect(try workspace.repo("restore", ["latest"], repository: repository).stdout == small)
-            #expect(try workspace.repo("check", ["--read-data"], repository: repository).status == 0)
+            #expect(
+                try workspace.repo(
+                    "backup", ["--agent", "a", "--component", "c"], input: dump,
+                    repository: repository
+                ).status == 0)
+            #expect(
+                try workspace.repo("restore", ["latest"], repository: repository).stdout == small)
+            #expect(
+                try workspace.repo("check", ["--read-data"], repository: repository).status == 0)
         }
     }
 
@@ -251,7 +299,10 @@ struct OfflineCLITests {
     func help() throws {
         let result = try CommandRunner.run(Self.binary, ["repo", "--help"])
         #expect(result.status == 0)
-        for word in ["init", "backup", "restore", "snapshots", "check", "forget", "prune", "stats", "ZENTORIA_PASSWORD_FILE"] {
+        for word in [
+            "init", "backup", "restore", "snapshots", "check", "forget", "prune", "stats",
+            "ZENTORIA_PASSWORD_FILE",
+        ] {
             #expect(result.stdoutText.contains(word), "help lacks \(word)")
         }
     }

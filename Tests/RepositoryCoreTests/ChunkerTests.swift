@@ -1,13 +1,16 @@
 import PropertyBased
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Chunker")
 struct ChunkerTests {
-    static let parameters = ChunkerParameters(minimumSize: 2048, averageSize: 8192, maximumSize: 32768)
+    static let parameters = ChunkerParameters(
+        minimumSize: 2048, averageSize: 8192, maximumSize: 32768)
 
-    static func chunks(_ data: [UInt8], seed: [UInt8] = [1, 2, 3], blockSize: Int = 10_000) -> [[UInt8]] {
+    static func chunks(
+        _ data: [UInt8], seed: [UInt8] = [1, 2, 3], blockSize: Int = 10_000
+    ) -> [[UInt8]] {
         var chunker = Chunker(parameters: parameters, gear: GearTable(seed: seed))
         var result: [[UInt8]] = []
         var offset = 0
@@ -22,13 +25,16 @@ struct ChunkerTests {
 
     @Test("chunks concatenate to the input and respect the size bounds")
     func concatenation() async {
-        await propertyCheck(count: 30, input: Gen.int(in: 0...400_000), Gen.int(in: 1...70_000)) { length, blockSize in
+        await propertyCheck(count: 30, input: Gen.int(in: 0...400_000), Gen.int(in: 1...70_000)) {
+            length, blockSize in
             var random = SeededRandom(seed: UInt64(length))
             let data = random.bytes(length)
             let chunks = Self.chunks(data, blockSize: blockSize)
             #expect(Array(chunks.joined()) == data)
             for chunk in chunks.dropLast() {
-                #expect(chunk.count >= Self.parameters.minimumSize && chunk.count <= Self.parameters.maximumSize)
+                #expect(
+                    chunk.count >= Self.parameters.minimumSize
+                        && chunk.count <= Self.parameters.maximumSize)
             }
             #expect((chunks.last?.count ?? 0) <= Self.parameters.maximumSize)
         }
@@ -40,7 +46,9 @@ struct ChunkerTests {
         let data = random.dumpLikeText(300_000)
         let reference = Self.chunks(data, blockSize: data.count)
         for blockSize in [1, 777, 4096, 65_536] {
-            #expect(Self.chunks(data, blockSize: blockSize) == reference, "seed \(seed), block size \(blockSize)")
+            #expect(
+                Self.chunks(data, blockSize: blockSize) == reference,
+                "seed \(seed), block size \(blockSize)")
         }
     }
 
@@ -55,7 +63,8 @@ struct ChunkerTests {
         let after = Self.chunks(edited)
         let changed = after.filter { !before.contains($0) }
         // Only the chunk holding the edit and at most one after it may differ.
-        #expect(changed.count <= 2, "seed \(seed): \(changed.count) of \(after.count) chunks changed")
+        #expect(
+            changed.count <= 2, "seed \(seed): \(changed.count) of \(after.count) chunks changed")
         #expect(changed.reduce(0) { $0 + $1.count } <= 2 * Self.parameters.maximumSize)
     }
 
@@ -77,10 +86,12 @@ struct ChunkerTests {
     @Test("invalid parameters are refused with a reason")
     func invalidParameters() {
         #expect(throws: RepositoryError(.invalidArgument, "")) {
-            try ChunkerParameters(minimumSize: 4096, averageSize: 3000, maximumSize: 9000).validate()
+            try ChunkerParameters(minimumSize: 4096, averageSize: 3000, maximumSize: 9000)
+                .validate()
         }
         #expect(throws: RepositoryError(.invalidArgument, "")) {
-            try ChunkerParameters(minimumSize: 9000, averageSize: 8192, maximumSize: 90000).validate()
+            try ChunkerParameters(minimumSize: 9000, averageSize: 8192, maximumSize: 90000)
+                .validate()
         }
     }
 }

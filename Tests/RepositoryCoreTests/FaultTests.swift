@@ -1,7 +1,7 @@
 import Foundation
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Faults and bad input")
 struct FaultTests {
@@ -11,7 +11,8 @@ struct FaultTests {
         _ = try await TestRepository.make(store: store)
         let before = try await Self.inventory(store)
         await #expect(throws: RepositoryError(.wrongPassword, "")) {
-            _ = try await Repository.open(store: store, password: Array("wrong".utf8), logger: TestRepository.logger)
+            _ = try await Repository.open(
+                store: store, password: Array("wrong".utf8), logger: TestRepository.logger)
         }
         #expect(try await Self.inventory(store) == before)
     }
@@ -20,17 +21,24 @@ struct FaultTests {
     func versions() async throws {
         let empty = InMemoryBlobStore()
         await #expect(throws: RepositoryError(.notARepository, "")) {
-            _ = try await Repository.open(store: empty, password: TestRepository.password, logger: TestRepository.logger)
+            _ = try await Repository.open(
+                store: empty, password: TestRepository.password, logger: TestRepository.logger)
         }
         let store = InMemoryBlobStore()
         _ = try await TestRepository.make(store: store)
         store.tamper(.config) { bytes in
-            bytes = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"version\":1", with: "\"version\":99").utf8)
+            bytes = Array(
+                String(decoding: bytes, as: UTF8.self).replacingOccurrences(
+                    of: "\"version\":1", with: "\"version\":99"
+                ).utf8)
         }
         await #expect(throws: RepositoryError(.unsupportedVersion, "")) {
-            _ = try await Repository.open(store: store, password: TestRepository.password, logger: TestRepository.logger)
+            _ = try await Repository.open(
+                store: store, password: TestRepository.password, logger: TestRepository.logger)
         }
-        await #expect(throws: RepositoryError(.alreadyInitialized, "")) { _ = try await TestRepository.make(store: store) }
+        await #expect(throws: RepositoryError(.alreadyInitialized, "")) {
+            _ = try await TestRepository.make(store: store)
+        }
     }
 
     @Test("a flipped byte in a pack is found by check and fails the restore")
@@ -39,25 +47,36 @@ struct FaultTests {
         let repository = try await TestRepository.make(store: store)
         var random = SeededRandom(seed: 21)
         let damagedData = random.dumpLikeText(3_000_000)
-        let victim = try await TestRepository.backup(repository, damagedData, component: "victim").snapshot
-        let bystander = try await TestRepository.backup(repository, random.bytes(500_000), component: "bystander").snapshot
+        let victim = try await TestRepository.backup(repository, damagedData, component: "victim")
+            .snapshot
+        let bystander = try await TestRepository.backup(
+            repository, random.bytes(500_000), component: "bystander"
+        ).snapshot
         let (index, _, _) = try await repository.loadIndex()
         let location = try #require(index.location(of: victim.chunks[victim.chunks.count / 2]))
-        store.tamper(ObjectName(.data, location.pack.description)) { $0[location.entry.offset + 40] ^= 0x08 }
+        store.tamper(ObjectName(.data, location.pack.description)) {
+            $0[location.entry.offset + 40] ^= 0x08
+        }
 
         #expect(try await repository.check().isHealthy, "structure alone cannot see a flipped byte")
         let report = try await repository.check(reading: .all)
         #expect(!report.isHealthy)
         #expect(report.problems.contains { $0.kind == .damagedPack && $0.pack == location.pack })
-        #expect(report.problems.contains { $0.kind == .damagedChunk && $0.chunk == location.entry.id && $0.pack == location.pack })
+        #expect(
+            report.problems.contains {
+                $0.kind == .damagedChunk && $0.chunk == location.entry.id
+                    && $0.pack == location.pack
+            })
         #expect(report.affectedSnapshots == [victim.id])
         #expect(!report.affectedSnapshots.contains(bystander.id))
 
         var emitted: [UInt8] = []
         await #expect(throws: RepositoryError(.integrity, "")) {
-            try await repository.restore(victim, index: index, to: { emitted.append(contentsOf: $0) })
+            try await repository.restore(
+                victim, index: index, to: { emitted.append(contentsOf: $0) })
         }
-        #expect(Array(damagedData.prefix(emitted.count)) == emitted, "only verified bytes were emitted")
+        #expect(
+            Array(damagedData.prefix(emitted.count)) == emitted, "only verified bytes were emitted")
         #expect(emitted.count < damagedData.count)
         #expect(try await TestRepository.restore(repository, bystander).count == 500_000)
     }
@@ -67,7 +86,8 @@ struct FaultTests {
         let store = InMemoryBlobStore()
         let repository = try await TestRepository.make(store: store)
         var random = SeededRandom(seed: 22)
-        let snapshot = try await TestRepository.backup(repository, random.dumpLikeText(1_500_000)).snapshot
+        let snapshot = try await TestRepository.backup(repository, random.dumpLikeText(1_500_000))
+            .snapshot
         let pack = try #require(try await store.list(.data).first?.name)
         store.tamper(pack) { $0.removeLast($0.count / 2) }
         try await store.put(ObjectName(.data, "zz-not-a-pack"), Array("hello".utf8))
@@ -82,7 +102,9 @@ struct FaultTests {
         #expect(report.problems.contains { $0.kind == .unreadableIndex })
         #expect(report.notes.contains { $0.contains("foreign file") })
         #expect(report.affectedSnapshots == [snapshot.id])
-        await #expect(throws: RepositoryError.self) { _ = try await TestRepository.restore(repository, snapshot) }
+        await #expect(throws: RepositoryError.self) {
+            _ = try await TestRepository.restore(repository, snapshot)
+        }
         await #expect(throws: RepositoryError(.integrity, "")) { _ = try await repository.prune() }
     }
 
@@ -93,7 +115,8 @@ struct FaultTests {
         var random = SeededRandom(seed: 23)
         let blocks = (0..<30).map { _ in random.bytes(100_000) }
         await #expect(throws: FailingDump.DumpFailed.self) {
-            _ = try await repository.backup(FailingDump(blocks: blocks), request: BackupRequest(agent: "a", component: "c"))
+            _ = try await repository.backup(
+                FailingDump(blocks: blocks), request: BackupRequest(agent: "a", component: "c"))
         }
         try await Self.expectCleanAfterFailure(repository, store: store)
     }
@@ -103,7 +126,9 @@ struct FaultTests {
         let memory = InMemoryBlobStore()
         let store = FaultyBlobStore(memory)
         let repository = try await TestRepository.make(store: store)
-        store.fail(.put, kind: .data, after: failAfter, with: StorageError(.noSpace, "No space left on device"))
+        store.fail(
+            .put, kind: .data, after: failAfter,
+            with: StorageError(.noSpace, "No space left on device"))
         var random = SeededRandom(seed: 24)
         await #expect(throws: RepositoryError(.storage, "")) {
             _ = try await TestRepository.backup(repository, random.bytes(4_000_000))
@@ -124,7 +149,9 @@ struct FaultTests {
         try await Self.expectCleanAfterFailure(repository, store: memory)
     }
 
-    static func expectCleanAfterFailure(_ repository: Repository, store: InMemoryBlobStore) async throws {
+    static func expectCleanAfterFailure(
+        _ repository: Repository, store: InMemoryBlobStore
+    ) async throws {
         #expect(try await repository.loadSnapshots().snapshots.isEmpty)
         #expect(try await store.list(.locks).isEmpty, "the lock was released")
         #expect(try await repository.check(reading: .all).isHealthy)
@@ -145,5 +172,34 @@ struct FaultTests {
         var all: [ObjectInfo] = []
         for kind in ObjectKind.allCases { all += try await store.list(kind) }
         return all.sorted { $0.name.path < $1.name.path }
+    }
+}
+
+@Suite("Index rebuild")
+struct RebuildIndexTests {
+    @Test("a lost index is rebuilt from pack headers alone")
+    func rebuildFromPacks() async throws {
+        let store = InMemoryBlobStore()
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 41)
+        let first = random.dumpLikeText(2_000_000)
+        let second = random.bytes(1_000_000)
+        let a = try await TestRepository.backup(repository, first).snapshot
+        let b = try await TestRepository.backup(repository, second).snapshot
+        for info in try await store.list(.index) { try await store.delete(info.name) }
+        try await store.put(
+            ObjectName(.data, String(repeating: "cd", count: 32)), Array("junk".utf8))
+        #expect(try await !repository.check().isHealthy, "chunks are unindexed")
+
+        let report = try await repository.rebuildIndex()
+        #expect(
+            report.unreadablePacks.map(\.pack.description) == [String(repeating: "cd", count: 32)])
+        #expect(report.packsIndexed == (try await store.list(.data).count) - 1)
+        #expect(try await TestRepository.restore(repository, a) == first)
+        #expect(try await TestRepository.restore(repository, b) == second)
+        let check = try await repository.check(reading: .all)
+        #expect(
+            check.problems.allSatisfy { $0.pack?.description == String(repeating: "cd", count: 32) }
+        )
     }
 }

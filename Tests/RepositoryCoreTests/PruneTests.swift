@@ -1,6 +1,6 @@
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Forget and prune")
 struct PruneTests {
@@ -58,29 +58,39 @@ struct PruneTests {
     @Test("the plan is a function of its inputs")
     func planValues() {
         func entry(_ n: UInt8, _ offset: Int) -> PackEntry {
-            PackEntry(id: ChunkID(Digest256(bytes: [UInt8](repeating: n, count: 32))), type: .data, compression: .zstd,
-                      offset: offset, length: 100, rawLength: 300)
+            PackEntry(
+                id: ChunkID(Digest256(bytes: [UInt8](repeating: n, count: 32))), type: .data,
+                compression: .zstd,
+                offset: offset, length: 100, rawLength: 300)
         }
-        func pack(_ n: UInt8) -> PackID { PackID(Digest256(bytes: [UInt8](repeating: n, count: 32))) }
+        func pack(_ n: UInt8) -> PackID {
+            PackID(Digest256(bytes: [UInt8](repeating: n, count: 32)))
+        }
         let records = [
             IndexFile.PackRecord(id: pack(1), size: 250, entries: [entry(1, 0), entry(2, 100)]),
             IndexFile.PackRecord(id: pack(2), size: 1000, entries: [entry(3, 0)]),
-            IndexFile.PackRecord(id: pack(3), size: 350, entries: [entry(4, 0), entry(5, 100), entry(6, 200)]),
+            IndexFile.PackRecord(
+                id: pack(3), size: 350, entries: [entry(4, 0), entry(5, 100), entry(6, 200)]),
             IndexFile.PackRecord(id: pack(4), size: 500, entries: [entry(7, 0)]),
         ]
         let used: Set<ChunkID> = [entry(1, 0).id, entry(4, 0).id, entry(5, 0).id, entry(6, 0).id]
         let stored = [pack(1): 250, pack(2): 1000, pack(3): 350, pack(5): 77]
-        let plan = PrunePlan.make(records: records, used: used, stored: stored, repackThreshold: 0.4)
+        let plan = PrunePlan.make(
+            records: records, used: used, stored: stored, repackThreshold: 0.4)
         #expect(plan.keep == [pack(3)])
         #expect(plan.repack == [pack(1)])
         #expect(plan.blobsToCopy[pack(1)]?.map(\.id) == [entry(1, 0).id])
         #expect(plan.remove == [pack(2)])
         #expect(plan.unindexed == [pack(5)])
         #expect(plan.lostChunks.isEmpty)
-        #expect(plan.missing == [pack(4)], "an indexed pack missing from the store leaves the index")
-        let strict = PrunePlan.make(records: records, used: used, stored: stored, repackThreshold: 0.5)
+        #expect(
+            plan.missing == [pack(4)], "an indexed pack missing from the store leaves the index")
+        let strict = PrunePlan.make(
+            records: records, used: used, stored: stored, repackThreshold: 0.5)
         #expect(strict.keep == [pack(1), pack(3)], "header bytes do not count as unused")
-        let lost = PrunePlan.make(records: records, used: used.union([entry(7, 0).id]), stored: stored, repackThreshold: 0.4)
+        let lost = PrunePlan.make(
+            records: records, used: used.union([entry(7, 0).id]), stored: stored,
+            repackThreshold: 0.4)
         #expect(lost.lostChunks == [entry(7, 0).id], "chunks of a missing pack are reported lost")
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Repository: backup, restore, dedup")
 struct RepositoryTests {
-    @Test("backup then restore returns the same bytes", arguments: [0, 1, 1000, 200_000, 3_000_000])
+    @Test(
+        "backup then restore returns the same bytes", arguments: [0, 1, 1000, 200_000, 3_000_000])
     func roundTrip(size: Int) async throws {
         let repository = try await TestRepository.make()
         var random = SeededRandom(seed: UInt64(size))
@@ -13,7 +14,9 @@ struct RepositoryTests {
         let result = try await TestRepository.backup(repository, data, blockSize: 1 + size / 7)
         #expect(result.snapshot.size == size)
         #expect(try await TestRepository.restore(repository, result.snapshot) == data)
-        let reopened = try await Repository.open(store: repository.store, password: TestRepository.password, logger: TestRepository.logger)
+        let reopened = try await Repository.open(
+            store: repository.store, password: TestRepository.password,
+            logger: TestRepository.logger)
         let (snapshots, _) = try await reopened.loadSnapshots()
         #expect(snapshots.map(\.id) == [result.snapshot.id])
         #expect(try await TestRepository.restore(reopened, snapshots[0]) == data)
@@ -80,11 +83,18 @@ struct RepositoryTests {
         let (all, _) = try await repository.loadSnapshots()
         #expect(try SnapshotSelector("latest").resolve(in: all).id == b.id)
         #expect(try SnapshotSelector("latest", component: "a").resolve(in: all).id == a.id)
-        #expect(try SnapshotSelector(String(a.id.description.prefix(12))).resolve(in: all).id == a.id)
+        #expect(
+            try SnapshotSelector(String(a.id.description.prefix(12))).resolve(in: all).id == a.id)
         #expect(try SnapshotSelector(a.id.description.uppercased()).resolve(in: all).id == a.id)
-        #expect(throws: RepositoryError(.snapshotNotFound, "")) { try SnapshotSelector("latest", agent: "nobody").resolve(in: all) }
-        #expect(throws: RepositoryError(.invalidArgument, "")) { try SnapshotSelector("not-an-id").resolve(in: all) }
-        #expect(throws: RepositoryError(.ambiguousSnapshot, "")) { try SnapshotSelector(a.id.description).resolve(in: all + all) }
+        #expect(throws: RepositoryError(.snapshotNotFound, "")) {
+            try SnapshotSelector("latest", agent: "nobody").resolve(in: all)
+        }
+        #expect(throws: RepositoryError(.invalidArgument, "")) {
+            try SnapshotSelector("not-an-id").resolve(in: all)
+        }
+        #expect(throws: RepositoryError(.ambiguousSnapshot, "")) {
+            try SnapshotSelector(a.id.description).resolve(in: all + all)
+        }
     }
 
     @Test("stats count logical, unique and stored bytes")

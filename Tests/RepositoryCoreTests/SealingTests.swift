@@ -1,6 +1,6 @@
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Sealing, key slots and packs")
 struct SealingTests {
@@ -19,17 +19,24 @@ struct SealingTests {
     func flippedByte(seed: UInt64) throws {
         var random = SeededRandom(seed: seed)
         let sealed = try keys.seal(random.bytes(300), authenticating: [])
-        for position in [0, 11, 12, 100, sealed.count - 17, sealed.count - 1, Int(random.next() % UInt64(sealed.count))] {
+        for position in [
+            0, 11, 12, 100, sealed.count - 17, sealed.count - 1,
+            Int(random.next() % UInt64(sealed.count)),
+        ] {
             var damaged = sealed
             damaged[position] ^= UInt8(1 << (random.next() % 8))
-            #expect(throws: RepositoryError(.integrity, "")) { try keys.open(damaged[...], authenticating: []) }
+            #expect(throws: RepositoryError(.integrity, "")) {
+                try keys.open(damaged[...], authenticating: [])
+            }
         }
     }
 
     @Test("other associated data or another key fails authentication")
     func bindings() throws {
         let sealed = try keys.seal([1, 2, 3], authenticating: [1])
-        #expect(throws: RepositoryError(.integrity, "")) { try keys.open(sealed[...], authenticating: [2]) }
+        #expect(throws: RepositoryError(.integrity, "")) {
+            try keys.open(sealed[...], authenticating: [2])
+        }
         #expect(throws: RepositoryError(.integrity, "")) {
             try RepositoryKeys.generate().open(sealed[...], authenticating: [1])
         }
@@ -44,10 +51,14 @@ struct SealingTests {
 
     @Test("a key slot opens with its password only")
     func keySlot() throws {
-        let slot = try KeySlot.make(keys: keys, password: Array("pw".utf8), parameters: .insecureForTestsOnly, hostname: "h")
+        let slot = try KeySlot.make(
+            keys: keys, password: Array("pw".utf8), parameters: .insecureForTestsOnly, hostname: "h"
+        )
         let opened = try slot.open(password: Array("pw".utf8))
         #expect(opened.chunkID([9]) == keys.chunkID([9]))
-        #expect(throws: RepositoryError(.wrongPassword, "")) { try slot.open(password: Array("pW".utf8)) }
+        #expect(throws: RepositoryError(.wrongPassword, "")) {
+            try slot.open(password: Array("pW".utf8))
+        }
     }
 
     @Test("a pack reads back as written")
@@ -57,7 +68,9 @@ struct SealingTests {
         for _ in 0..<5 {
             let chunk = random.bytes(1000)
             let id = keys.chunkID(chunk)
-            builder.append(id: id, compression: .none, rawLength: chunk.count, sealed: try keys.seal(chunk, authenticating: []))
+            builder.append(
+                id: id, compression: .none, rawLength: chunk.count,
+                sealed: try keys.seal(chunk, authenticating: []))
         }
         let (id, bytes, entries) = try builder.finish(keys: keys)
         #expect(try Pack.entries(of: bytes, keys: keys) == entries)
@@ -68,17 +81,27 @@ struct SealingTests {
     func damagedPacks() throws {
         var builder = Pack.Builder(capacity: 0)
         let chunk: [UInt8] = Array(repeating: 5, count: 500)
-        builder.append(id: keys.chunkID(chunk), compression: .none, rawLength: 500, sealed: try keys.seal(chunk, authenticating: []))
+        builder.append(
+            id: keys.chunkID(chunk), compression: .none, rawLength: 500,
+            sealed: try keys.seal(chunk, authenticating: []))
         let (_, bytes, _) = try builder.finish(keys: keys)
         var header = bytes
         header[bytes.count - 20] ^= 0x40
-        #expect(throws: RepositoryError(.integrity, "")) { try Pack.entries(of: header, keys: keys) }
-        #expect(throws: RepositoryError(.malformed, "")) { try Pack.entries(of: Array(bytes.dropLast(3)), keys: keys) }
-        #expect(throws: RepositoryError(.malformed, "")) { try Pack.entries(of: Array("hello, world".utf8), keys: keys) }
+        #expect(throws: RepositoryError(.integrity, "")) {
+            try Pack.entries(of: header, keys: keys)
+        }
+        #expect(throws: RepositoryError(.malformed, "")) {
+            try Pack.entries(of: Array(bytes.dropLast(3)), keys: keys)
+        }
+        #expect(throws: RepositoryError(.malformed, "")) {
+            try Pack.entries(of: Array("hello, world".utf8), keys: keys)
+        }
         #expect(throws: RepositoryError(.malformed, "")) { try Pack.entries(of: [], keys: keys) }
         var length = bytes
         length[bytes.count - 8] = 0xFF
         length[bytes.count - 7] = 0xFF
-        #expect(throws: RepositoryError(.malformed, "")) { try Pack.entries(of: length, keys: keys) }
+        #expect(throws: RepositoryError(.malformed, "")) {
+            try Pack.entries(of: length, keys: keys)
+        }
     }
 }

@@ -1,6 +1,7 @@
+import Foundation
 import RepositoryCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Store contract")
 struct StoreContractTests {
@@ -26,8 +27,6 @@ struct StoreContractTests {
         }
     }
 }
-
-import Foundation
 
 enum FileManagerHelpers {
     static func write(_ path: String, _ bytes: [UInt8]) {

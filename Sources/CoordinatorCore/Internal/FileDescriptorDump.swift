@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A dump read from a file descriptor (stdin, a pipe, a file) as an async sequence of blocks.
 ///
@@ -18,7 +19,9 @@ package struct FileDescriptorDump: AsyncSequence, Sendable {
         (self.descriptor, self.blockSize) = (descriptor, blockSize)
     }
 
-    package func makeAsyncIterator() -> Iterator { Iterator(descriptor: descriptor, blockSize: blockSize) }
+    package func makeAsyncIterator() -> Iterator {
+        Iterator(descriptor: descriptor, blockSize: blockSize)
+    }
 
     package struct Iterator: AsyncIteratorProtocol {
         private let descriptor: Int32
@@ -26,7 +29,9 @@ package struct FileDescriptorDump: AsyncSequence, Sendable {
         private let queue = DispatchQueue(label: "zentoria.dump-reader")
         private var isFinished = false
 
-        init(descriptor: Int32, blockSize: Int) { (self.descriptor, self.blockSize) = (descriptor, blockSize) }
+        init(descriptor: Int32, blockSize: Int) {
+            (self.descriptor, self.blockSize) = (descriptor, blockSize)
+        }
 
         package mutating func next() async throws -> [UInt8]? {
             guard !isFinished else { return nil }
@@ -52,7 +57,8 @@ package struct FileDescriptorDump: AsyncSequence, Sendable {
                     if n < 0 {
                         if errno == EINTR { continue }
                         count = 0
-                        throw OfflineError("reading the dump failed: \(String(cString: strerror(errno)))")
+                        throw OfflineError(
+                            "reading the dump failed: \(String(cString: strerror(errno)))")
                     }
                     if n == 0 { break }
                     filled += n

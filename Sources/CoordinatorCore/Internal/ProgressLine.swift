@@ -1,11 +1,11 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Synchronization
 
 /// A one-line progress display on stderr, redrawn at most five times a second, shown only
 /// when stderr is a terminal so that scripted output stays clean.

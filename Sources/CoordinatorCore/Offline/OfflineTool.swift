@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 package import Logging
 package import RepositoryCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The offline repository commands (`zentoria-coordinator repo …`): they work with no
 /// coordinator running and are the disaster-recovery tool. Each returns the text for stdout.
@@ -33,11 +34,14 @@ package struct OfflineTool: Sendable {
 
     func open(_ path: String, password: [UInt8]) async throws -> Repository {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
             throw OfflineError("no repository at \(path): the directory does not exist")
         }
         do {
-            return try await Repository.open(store: FileSystemBlobStore(root: path), password: password, logger: logger)
+            return try await Repository.open(
+                store: FileSystemBlobStore(root: path), password: password, logger: logger)
         } catch let error as RepositoryError where error.code == .notARepository {
             throw OfflineError("no repository at \(path): \(error.message)")
         }
@@ -47,9 +51,11 @@ package struct OfflineTool: Sendable {
 
     /// `repo init`: creates a repository in a new or empty directory.
     package func initialize(
-        path: String, password: [UInt8], config: RepositoryConfig, keyDerivation: KeyDerivationParameters
+        path: String, password: [UInt8], config: RepositoryConfig,
+        keyDerivation: KeyDerivationParameters
     ) async throws -> String {
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty,
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
+            !entries.isEmpty,
             !entries.contains("config")
         {
             throw OfflineError("\(path) is not empty; a repository needs an empty or new directory")
@@ -66,7 +72,9 @@ package struct OfflineTool: Sendable {
     ) async throws -> String {
         let repository = try await open(path, password: password)
         let progress = self.progress
-        let result = try await repository.backup(FileDescriptorDump(descriptor: descriptor), request: request) { counters in
+        let result = try await repository.backup(
+            FileDescriptorDump(descriptor: descriptor), request: request
+        ) { counters in
             progress.update { elapsed in
                 "backup: \(Format.bytes(counters.bytesRead)) read, \(Format.bytes(counters.bytesAdded)) added, "
                     + Format.rate(counters.bytesRead, seconds: elapsed)
@@ -84,13 +92,18 @@ package struct OfflineTool: Sendable {
         }
         logger.info(
             "backup finished",
-            metadata: ["snapshot.id": "\(snapshot.id)", "bytes.total": "\(snapshot.size)", "bytes.added": "\(snapshot.bytesAdded)"])
+            metadata: [
+                "snapshot.id": "\(snapshot.id)", "bytes.total": "\(snapshot.size)",
+                "bytes.added": "\(snapshot.bytesAdded)",
+            ])
         return "\(snapshot.id)\n"
     }
 
     /// `repo restore`: writes a snapshot's dump to `output` (a path) or to stdout.
     /// A file is written under a temporary name and renamed only when complete.
-    package func restore(path: String, password: [UInt8], selector: SnapshotSelector, output: String?) async throws {
+    package func restore(
+        path: String, password: [UInt8], selector: SnapshotSelector, output: String?
+    ) async throws {
         let repository = try await open(path, password: password)
         let (snapshots, _) = try await repository.loadSnapshots()
         let snapshot = try selector.resolve(in: snapshots)
@@ -99,24 +112,32 @@ package struct OfflineTool: Sendable {
         let descriptor: Int32
         if let temporary {
             descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else { throw OfflineError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else {
+                throw OfflineError(
+                    "cannot create \(temporary): \(String(cString: strerror(errno)))")
+            }
         } else {
             descriptor = 1
         }
         let progress = self.progress
         do {
-            try await repository.restore(snapshot, index: index, to: { bytes in
-                try Self.writeAll(descriptor, bytes)
-            }, progress: { counters in
-                progress.update { elapsed in
-                    "restore: \(Format.bytes(counters.bytesWritten)) of \(Format.bytes(counters.totalBytes)), "
-                        + Format.rate(counters.bytesWritten, seconds: elapsed)
-                }
-            })
+            try await repository.restore(
+                snapshot, index: index,
+                to: { bytes in
+                    try Self.writeAll(descriptor, bytes)
+                },
+                progress: { counters in
+                    progress.update { elapsed in
+                        "restore: \(Format.bytes(counters.bytesWritten)) of \(Format.bytes(counters.totalBytes)), "
+                            + Format.rate(counters.bytesWritten, seconds: elapsed)
+                    }
+                })
             progress.finish()
             if let temporary, let output {
-                guard fsync(descriptor) == 0, close(descriptor) == 0, rename(temporary, output) == 0 else {
-                    throw OfflineError("cannot finish \(output): \(String(cString: strerror(errno)))")
+                guard fsync(descriptor) == 0, close(descriptor) == 0, rename(temporary, output) == 0
+                else {
+                    throw OfflineError(
+                        "cannot finish \(output): \(String(cString: strerror(errno)))")
                 }
             }
         } catch {
@@ -130,20 +151,27 @@ package struct OfflineTool: Sendable {
     }
 
     /// `repo snapshots`: a table, or JSON.
-    package func snapshots(path: String, password: [UInt8], agent: String?, component: String?, json: Bool) async throws -> String {
+    package func snapshots(
+        path: String, password: [UInt8], agent: String?, component: String?, json: Bool
+    ) async throws -> String {
         let repository = try await open(path, password: password)
         let (all, unreadable) = try await repository.loadSnapshots()
         for failure in unreadable {
-            logger.warning("unreadable snapshot", metadata: ["object": "\(failure.name)", "error": "\(failure.error)"])
+            logger.warning(
+                "unreadable snapshot",
+                metadata: ["object": "\(failure.name)", "error": "\(failure.error)"])
         }
-        let snapshots = all.filter { (agent == nil || $0.agent == agent) && (component == nil || $0.component == component) }
+        let snapshots = all.filter {
+            (agent == nil || $0.agent == agent) && (component == nil || $0.component == component)
+        }
         if json {
             return try Self.json(.array(snapshots.map(Self.jsonValue)))
         }
         var rows = [["ID", "Time", "Agent", "Component", "Kind", "Size", "Added", "Tags"]]
         for snapshot in snapshots {
             rows.append([
-                snapshot.id.shortDescription, Self.localTime(snapshot.startTime), snapshot.agent, snapshot.component,
+                snapshot.id.shortDescription, Self.localTime(snapshot.startTime), snapshot.agent,
+                snapshot.component,
                 snapshot.kind, Format.bytes(snapshot.size), Format.bytes(snapshot.bytesAdded),
                 snapshot.tags.joined(separator: ","),
             ])
@@ -152,7 +180,9 @@ package struct OfflineTool: Sendable {
     }
 
     /// `repo check`: the report, and whether the repository is healthy.
-    package func check(path: String, password: [UInt8], reading: DataReading, json: Bool) async throws -> (String, Bool) {
+    package func check(
+        path: String, password: [UInt8], reading: DataReading, json: Bool
+    ) async throws -> (String, Bool) {
         let repository = try await open(path, password: password)
         let progress = self.progress
         let report = try await repository.check(reading: reading) { counters in
@@ -164,35 +194,45 @@ package struct OfflineTool: Sendable {
         progress.finish()
         if json {
             let text = try Self.json([
-                "healthy": .bool(report.isHealthy), "snapshots": .int(report.snapshotCount), "packs": .int(report.packCount),
+                "healthy": .bool(report.isHealthy), "snapshots": .int(report.snapshotCount),
+                "packs": .int(report.packCount),
                 "packs_read": .int(report.packsRead), "bytes_read": .int(report.bytesRead),
-                "problems": .array(report.problems.map { problem in
-                    .object([
-                        "kind": .string(problem.kind.rawValue), "message": .string(problem.message),
-                        "pack": problem.pack.map { .string($0.description) } ?? .null,
-                        "chunk": problem.chunk.map { .string($0.description) } ?? .null,
-                        "object": problem.object.map { .string($0) } ?? .null,
-                    ])
-                }),
-                "affected_snapshots": .array(report.affectedSnapshots.map { .string($0.description) }),
+                "problems": .array(
+                    report.problems.map { problem in
+                        .object([
+                            "kind": .string(problem.kind.rawValue),
+                            "message": .string(problem.message),
+                            "pack": problem.pack.map { .string($0.description) } ?? .null,
+                            "chunk": problem.chunk.map { .string($0.description) } ?? .null,
+                            "object": problem.object.map { .string($0) } ?? .null,
+                        ])
+                    }),
+                "affected_snapshots": .array(
+                    report.affectedSnapshots.map { .string($0.description) }),
                 "notes": .array(report.notes.map { .string($0) }),
             ])
             return (text, report.isHealthy)
         }
         var text = "checked \(report.snapshotCount) snapshot(s), \(report.packCount) pack(s)"
-        if report.packsRead > 0 { text += ", read \(report.packsRead) pack(s) (\(Format.bytes(report.bytesRead)))" }
+        if report.packsRead > 0 {
+            text += ", read \(report.packsRead) pack(s) (\(Format.bytes(report.bytesRead)))"
+        }
         text += "\n"
         for note in report.notes { text += "note: \(note)\n" }
         for problem in report.problems { text += "error: \(problem)\n" }
         if !report.affectedSnapshots.isEmpty {
-            text += "snapshots affected: " + report.affectedSnapshots.map(\.description).joined(separator: " ") + "\n"
+            text +=
+                "snapshots affected: "
+                + report.affectedSnapshots.map(\.description).joined(separator: " ") + "\n"
         }
         text += report.isHealthy ? "no errors found\n" : "\(report.problems.count) error(s) found\n"
         return (text, report.isHealthy)
     }
 
     /// `repo forget`: removes snapshots (data stays until prune).
-    package func forget(path: String, password: [UInt8], selectors: [SnapshotSelector]) async throws -> String {
+    package func forget(
+        path: String, password: [UInt8], selectors: [SnapshotSelector]
+    ) async throws -> String {
         let repository = try await open(path, password: password)
         let (snapshots, _) = try await repository.loadSnapshots()
         let chosen = try selectors.map { try $0.resolve(in: snapshots) }
@@ -203,11 +243,26 @@ package struct OfflineTool: Sendable {
     }
 
     /// `repo prune`: removes unreferenced data.
-    package func prune(path: String, password: [UInt8], dryRun: Bool, repackThreshold: Double) async throws -> String {
+    package func prune(
+        path: String, password: [UInt8], dryRun: Bool, repackThreshold: Double
+    ) async throws -> String {
         let repository = try await open(path, password: password)
         let report = try await repository.prune(repackThreshold: repackThreshold, dryRun: dryRun)
         if dryRun { return "would \(report.plan)\n" }
-        return "\(report.plan)\nwrote \(report.packsWritten) pack(s), deleted \(report.packsDeleted) pack(s)\n"
+        return
+            "\(report.plan)\nwrote \(report.packsWritten) pack(s), deleted \(report.packsDeleted) pack(s)\n"
+    }
+
+    /// `repo rebuild-index`: a new index from the pack headers alone.
+    package func rebuildIndex(path: String, password: [UInt8]) async throws -> String {
+        let repository = try await open(path, password: password)
+        let report = try await repository.rebuildIndex()
+        var text =
+            "indexed \(report.packsIndexed) pack(s); replaced \(report.indexObjectsReplaced) index object(s)\n"
+        for (pack, error) in report.unreadablePacks {
+            text += "warning: pack \(pack) left out: \(error)\n"
+        }
+        return text
     }
 
     /// `repo stats`.
@@ -219,7 +274,8 @@ package struct OfflineTool: Sendable {
                 "snapshots": .int(stats.snapshots), "logical_bytes": .int(stats.logicalBytes),
                 "unique_chunks": .int(stats.uniqueChunks), "unique_bytes": .int(stats.uniqueBytes),
                 "stored_chunk_bytes": .int(stats.storedChunkBytes), "packs": .int(stats.packs),
-                "pack_bytes": .int(stats.packBytes), "dedup_ratio": .double(stats.deduplicationRatio),
+                "pack_bytes": .int(stats.packBytes),
+                "dedup_ratio": .double(stats.deduplicationRatio),
                 "compression_ratio": .double(stats.compressionRatio),
             ])
         }
@@ -244,7 +300,8 @@ package struct OfflineTool: Sendable {
                 let n = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw OfflineError("writing the restored dump failed: \(String(cString: strerror(errno)))")
+                    throw OfflineError(
+                        "writing the restored dump failed: \(String(cString: strerror(errno)))")
                 }
                 offset += n
             }
@@ -253,11 +310,16 @@ package struct OfflineTool: Sendable {
 
     static func jsonValue(_ snapshot: Snapshot) -> JSONValue {
         .object([
-            "id": .string(snapshot.id.description), "short_id": .string(snapshot.id.shortDescription),
-            "agent": .string(snapshot.agent), "component": .string(snapshot.component), "kind": .string(snapshot.kind),
-            "tags": .array(snapshot.tags.map { .string($0) }), "hostname": .string(snapshot.hostname),
-            "start_time": .string(Timestamp.format(snapshot.startTime)), "end_time": .string(Timestamp.format(snapshot.endTime)),
-            "size": .int(snapshot.size), "bytes_added": .int(snapshot.bytesAdded), "chunks": .int(snapshot.chunks.count),
+            "id": .string(snapshot.id.description),
+            "short_id": .string(snapshot.id.shortDescription),
+            "agent": .string(snapshot.agent), "component": .string(snapshot.component),
+            "kind": .string(snapshot.kind),
+            "tags": .array(snapshot.tags.map { .string($0) }),
+            "hostname": .string(snapshot.hostname),
+            "start_time": .string(Timestamp.format(snapshot.startTime)),
+            "end_time": .string(Timestamp.format(snapshot.endTime)),
+            "size": .int(snapshot.size), "bytes_added": .int(snapshot.bytesAdded),
+            "chunks": .int(snapshot.chunks.count),
         ])
     }
 
@@ -279,10 +341,13 @@ package struct OfflineTool: Sendable {
     static func table(_ rows: [[String]]) -> String {
         guard let columns = rows.map(\.count).max() else { return "" }
         var widths = [Int](repeating: 0, count: columns)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == row.count - 1
+                    ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
@@ -290,8 +355,13 @@ package struct OfflineTool: Sendable {
 
 /// Minimal JSON value for script output with a fixed key order.
 enum JSONValue: Encodable {
-    case string(String), int(Int), double(Double), bool(Bool), null
-    case array([JSONValue]), object([String: JSONValue])
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

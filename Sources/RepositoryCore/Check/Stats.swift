@@ -14,9 +14,13 @@ package struct RepositoryStats: Sendable, Codable {
     package var packBytes = 0
 
     /// Logical bytes per unique byte: how much deduplication saves.
-    package var deduplicationRatio: Double { uniqueBytes == 0 ? 0 : Double(logicalBytes) / Double(uniqueBytes) }
+    package var deduplicationRatio: Double {
+        uniqueBytes == 0 ? 0 : Double(logicalBytes) / Double(uniqueBytes)
+    }
     /// Unique bytes per stored byte: how much compression saves.
-    package var compressionRatio: Double { storedChunkBytes == 0 ? 0 : Double(uniqueBytes) / Double(storedChunkBytes) }
+    package var compressionRatio: Double {
+        storedChunkBytes == 0 ? 0 : Double(uniqueBytes) / Double(storedChunkBytes)
+    }
 }
 
 extension Repository {

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Kinds of repository lock (FORMAT.md §9).
 package enum LockMode: String, Codable, Sendable {
@@ -41,7 +42,9 @@ extension Repository {
         let lease = LockLease(name: try await acquireLock(mode, operation: operation))
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.refreshLock(lease, mode: mode, operation: operation) }
+                group.addTask {
+                    try await self.refreshLock(lease, mode: mode, operation: operation)
+                }
                 defer { group.cancelAll() }
                 return try await body(lease)
             }
@@ -62,7 +65,8 @@ extension Repository {
             while try await findConflict(mode, ours: ours) {
                 attempts += 1
                 if attempts >= 5 {
-                    throw RepositoryError(.locked, "locks keep changing while being read; try again")
+                    throw RepositoryError(
+                        .locked, "locks keep changing while being read; try again")
                 }
             }
         } catch {
@@ -82,13 +86,17 @@ extension Repository {
                 return true
             } catch {
                 throw RepositoryError(
-                    .locked, "lock \(info.name.name) cannot be read; remove it if no other operation is running", cause: error)
+                    .locked,
+                    "lock \(info.name.name) cannot be read; remove it if no other operation is running",
+                    cause: error)
             }
             let age = Date().timeIntervalSince(record.time)
             guard age < Double(Self.lockStaleAfter.components.seconds) else { continue }
             if record.hostname == Host.name, kill(record.pid, 0) != 0, errno == ESRCH {
                 // Its holder died on this host without removing it (e.g. SIGKILL).
-                logger.info("removing lock of a dead process", metadata: ["lock.name": "\(info.name.name)", "pid": "\(record.pid)"])
+                logger.info(
+                    "removing lock of a dead process",
+                    metadata: ["lock.name": "\(info.name.name)", "pid": "\(record.pid)"])
                 try? await store.delete(info.name)
                 continue
             }
@@ -103,7 +111,9 @@ extension Repository {
     }
 
     private func writeLock(_ mode: LockMode, operation: String) async throws -> ObjectName {
-        let record = LockRecord(mode: mode, operation: operation, hostname: Host.name, pid: ProcessInfo.processInfo.processIdentifier, time: Date())
+        let record = LockRecord(
+            mode: mode, operation: operation, hostname: Host.name,
+            pid: ProcessInfo.processInfo.processIdentifier, time: Date())
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         let sealed = try sealObject(.locks, Array(try encoder.encode(record)))
@@ -158,7 +168,9 @@ package final class LockLease: Sendable {
     package func ensureValid() throws {
         let age = state.withLock { ContinuousClock.now - $0.written }
         guard age < Repository.lockStaleAfter - Repository.lockRefreshInterval else {
-            throw RepositoryError(.locked, "the repository lock could not be refreshed for \(age); stopping to stay safe")
+            throw RepositoryError(
+                .locked,
+                "the repository lock could not be refreshed for \(age); stopping to stay safe")
         }
     }
 }

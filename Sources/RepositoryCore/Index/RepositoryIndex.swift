@@ -38,8 +38,9 @@ package struct RepositoryIndex: Sendable {
         guard let slot = slots[id] else { return nil }
         return BlobLocation(
             pack: packIDs[Int(slot.pack)],
-            entry: PackEntry(id: id, type: .data, compression: slot.compression, offset: Int(slot.offset),
-                             length: Int(slot.length), rawLength: Int(slot.rawLength)))
+            entry: PackEntry(
+                id: id, type: .data, compression: slot.compression, offset: Int(slot.offset),
+                length: Int(slot.length), rawLength: Int(slot.rawLength)))
     }
 
     /// Every pack the index names, with the size it must have.
@@ -65,8 +66,9 @@ package struct RepositoryIndex: Sendable {
             packNumbers[pack] = number
         }
         for entry in entries {
-            let slot = Slot(pack: number, offset: UInt32(entry.offset), length: UInt32(entry.length),
-                            rawLength: UInt32(entry.rawLength), compression: entry.compression)
+            let slot = Slot(
+                pack: number, offset: UInt32(entry.offset), length: UInt32(entry.length),
+                rawLength: UInt32(entry.rawLength), compression: entry.compression)
             guard let existing = slots[entry.id] else {
                 slots[entry.id] = slot
                 continue
@@ -146,16 +148,22 @@ package struct IndexFile: Sendable {
                 let chunk = ChunkID(try reader.readDigest())
                 guard let type = BlobType(rawValue: try reader.read(UInt8.self)),
                     let compression = Compression(rawValue: try reader.read(UInt8.self))
-                else { throw RepositoryError(.malformed, "index has an unknown blob type or encoding") }
+                else {
+                    throw RepositoryError(.malformed, "index has an unknown blob type or encoding")
+                }
                 let offset = Int(try reader.read(UInt32.self))
                 let length = Int(try reader.read(UInt32.self))
                 let rawLength = Int(try reader.read(UInt32.self))
-                entries.append(PackEntry(id: chunk, type: type, compression: compression, offset: offset,
-                                         length: length, rawLength: rawLength))
+                entries.append(
+                    PackEntry(
+                        id: chunk, type: type, compression: compression, offset: offset,
+                        length: length, rawLength: rawLength))
             }
             packs.append(PackRecord(id: id, size: size, entries: entries))
         }
-        guard reader.remaining == 0 else { throw RepositoryError(.malformed, "index has trailing bytes") }
+        guard reader.remaining == 0 else {
+            throw RepositoryError(.malformed, "index has trailing bytes")
+        }
         self.packs = packs
     }
 }

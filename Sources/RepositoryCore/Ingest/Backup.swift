@@ -10,14 +10,22 @@ package struct BackupRequest: Sendable {
     package var tags: [String]
     package var hostname: String
 
-    package init(agent: String, component: String, kind: String = "stream", tags: [String] = [], hostname: String = Host.name) {
-        (self.agent, self.component, self.kind, self.tags, self.hostname) = (agent, component, kind, tags, hostname)
+    package init(
+        agent: String, component: String, kind: String = "stream", tags: [String] = [],
+        hostname: String = Host.name
+    ) {
+        (self.agent, self.component, self.kind, self.tags, self.hostname) = (
+            agent, component, kind, tags, hostname
+        )
     }
 
     func validate() throws {
         for (field, value) in [("agent", agent), ("component", component), ("kind", kind)] {
-            guard !value.isEmpty, value.count <= 128, !value.contains(where: { $0.isNewline || $0 == "/" }) else {
-                throw RepositoryError(.invalidArgument, "\(field) must be 1-128 characters without '/' or newlines")
+            guard !value.isEmpty, value.count <= 128,
+                !value.contains(where: { $0.isNewline || $0 == "/" })
+            else {
+                throw RepositoryError(
+                    .invalidArgument, "\(field) must be 1-128 characters without '/' or newlines")
             }
         }
     }
@@ -50,7 +58,8 @@ extension Repository {
     /// fails or is killed leaves at most unreferenced packs, never a snapshot.
     /// - Throws: whatever the dump throws (no snapshot is written), `.locked`, storage errors.
     package func backup<Dump: AsyncSequence>(
-        _ dump: Dump, request: BackupRequest, progress: @Sendable (BackupProgress) -> Void = { _ in }
+        _ dump: Dump, request: BackupRequest,
+        progress: @Sendable (BackupProgress) -> Void = { _ in }
     ) async throws -> BackupResult where Dump.Element == [UInt8] {
         try request.validate()
         return try await withLock(.shared, operation: "backup") { lease in
@@ -59,14 +68,17 @@ extension Repository {
     }
 
     private func ingest<Dump: AsyncSequence>(
-        _ dump: Dump, request: BackupRequest, lease: LockLease, progress: @Sendable (BackupProgress) -> Void
+        _ dump: Dump, request: BackupRequest, lease: LockLease,
+        progress: @Sendable (BackupProgress) -> Void
     ) async throws -> BackupResult where Dump.Element == [UInt8] {
         let startTime = Date()
         var logger = self.logger
         logger[metadataKey: "component"] = "\(request.agent)/\(request.component)"
         let (index, _, unreadable) = try await loadIndex()
         for failure in unreadable {
-            logger.info("ignoring unreadable index object", metadata: ["object": "\(failure.name)", "error": "\(failure.error)"])
+            logger.info(
+                "ignoring unreadable index object",
+                metadata: ["object": "\(failure.name)", "error": "\(failure.error)"])
         }
         let sink = PackSink(repository: self)
         var chunker = makeChunker()
@@ -111,22 +123,28 @@ extension Repository {
         if !packs.isEmpty {
             let (indexID, indexSize) = try await saveIndex(packs)
             bytesAdded += indexSize
-            logger.debug("index written", metadata: ["index.id": "\(indexID)", "packs": "\(packs.count)"])
+            logger.debug(
+                "index written", metadata: ["index.id": "\(indexID)", "packs": "\(packs.count)"])
         }
         let snapshot = try await saveSnapshot(
             Snapshot(
-                id: SnapshotID(Digest256(bytes: [UInt8](repeating: 0, count: 32))), agent: request.agent,
-                component: request.component, kind: request.kind, tags: request.tags, hostname: request.hostname,
-                startTime: startTime, endTime: Date(), size: counters.bytesRead, bytesAdded: bytesAdded, chunks: ids))
+                id: SnapshotID(Digest256(bytes: [UInt8](repeating: 0, count: 32))),
+                agent: request.agent,
+                component: request.component, kind: request.kind, tags: request.tags,
+                hostname: request.hostname,
+                startTime: startTime, endTime: Date(), size: counters.bytesRead,
+                bytesAdded: bytesAdded, chunks: ids))
         counters.bytesAdded = bytesAdded
         progress(counters)
         logger.debug(
             "snapshot saved",
             metadata: [
-                "snapshot.id": "\(snapshot.id)", "bytes.total": "\(snapshot.size)", "bytes.added": "\(bytesAdded)",
+                "snapshot.id": "\(snapshot.id)", "bytes.total": "\(snapshot.size)",
+                "bytes.added": "\(bytesAdded)",
                 "chunks.new": "\(counters.newChunks)",
             ])
-        return BackupResult(snapshot: snapshot, newChunks: counters.newChunks, packsWritten: packs.count)
+        return BackupResult(
+            snapshot: snapshot, newChunks: counters.newChunks, packsWritten: packs.count)
     }
 }
 
@@ -166,7 +184,8 @@ final class PackSink: Sendable {
     /// Adds an already sealed blob (prune's repacking copies blobs without opening them).
     func add(id: ChunkID, compression: Compression, rawLength: Int, sealed: [UInt8]) async throws {
         let full: Pack.Builder? = state.withLock { state in
-            state.builder.append(id: id, compression: compression, rawLength: rawLength, sealed: sealed)
+            state.builder.append(
+                id: id, compression: compression, rawLength: rawLength, sealed: sealed)
             guard state.builder.size >= repository.config.packSize else { return nil }
             defer { state.builder = Pack.Builder(capacity: capacity) }
             return state.builder
@@ -195,9 +214,15 @@ final class PackSink: Sendable {
         } catch let error as StorageError where error.code == .alreadyExists {
             // Same name means same bytes (content-named): nothing to do.
         } catch {
-            throw RepositoryError(.storage, "writing pack \(id.shortDescription) to \(repository.store.name) failed", cause: error)
+            throw RepositoryError(
+                .storage, "writing pack \(id.shortDescription) to \(repository.store.name) failed",
+                cause: error)
         }
-        repository.logger.debug("pack written", metadata: ["pack.id": "\(id)", "pack.blobs": "\(entries.count)", "bytes": "\(bytes.count)"])
+        repository.logger.debug(
+            "pack written",
+            metadata: [
+                "pack.id": "\(id)", "pack.blobs": "\(entries.count)", "bytes": "\(bytes.count)",
+            ])
         state.withLock {
             $0.written.append(IndexFile.PackRecord(id: id, size: bytes.count, entries: entries))
             $0.bytesWritten += bytes.count

@@ -11,6 +11,10 @@ final class ProgressCounter<Value: Sendable>: Sendable {
     }
 
     func update(_ change: (inout Value) -> Void) {
-        report(value.withLock { change(&$0); return $0 })
+        report(
+            value.withLock {
+                change(&$0)
+                return $0
+            })
     }
 }

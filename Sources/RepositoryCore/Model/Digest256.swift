@@ -23,7 +23,9 @@ package struct Digest256: Hashable, Sendable, Comparable {
     package init(reading buffer: UnsafeRawBufferPointer, at offset: Int) {
         precondition(offset >= 0 && offset + Self.byteCount <= buffer.count, "digest out of range")
         func word(_ index: Int) -> UInt64 {
-            UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + index * 8, as: UInt64.self))
+            UInt64(
+                bigEndian: buffer.loadUnaligned(fromByteOffset: offset + index * 8, as: UInt64.self)
+            )
         }
         (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3))
     }

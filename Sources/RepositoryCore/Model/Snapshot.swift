@@ -18,11 +18,14 @@ package struct Snapshot: Sendable, Hashable {
     package var chunks: [ChunkID]
 
     package init(
-        id: SnapshotID, agent: String, component: String, kind: String, tags: [String], hostname: String,
+        id: SnapshotID, agent: String, component: String, kind: String, tags: [String],
+        hostname: String,
         startTime: Date, endTime: Date, size: Int, bytesAdded: Int, chunks: [ChunkID]
     ) {
         self.id = id
-        (self.agent, self.component, self.kind, self.tags, self.hostname) = (agent, component, kind, tags, hostname)
+        (self.agent, self.component, self.kind, self.tags, self.hostname) = (
+            agent, component, kind, tags, hostname
+        )
         (self.startTime, self.endTime, self.size, self.bytesAdded, self.chunks) =
             (startTime, endTime, size, bytesAdded, chunks)
     }
@@ -51,8 +54,10 @@ extension Snapshot {
         joined.reserveCapacity(chunks.count * 32)
         for chunk in chunks { chunk.digest.append(to: &joined) }
         let manifest = Manifest(
-            version: Self.manifestVersion, agent: agent, component: component, kind: kind, tags: tags,
-            hostname: hostname, startTime: Timestamp.format(startTime), endTime: Timestamp.format(endTime),
+            version: Self.manifestVersion, agent: agent, component: component, kind: kind,
+            tags: tags,
+            hostname: hostname, startTime: Timestamp.format(startTime),
+            endTime: Timestamp.format(endTime),
             size: size, bytesAdded: bytesAdded, chunkCount: chunks.count,
             chunks: Data(joined).base64EncodedString())
         let encoder = JSONEncoder()
@@ -65,21 +70,27 @@ extension Snapshot {
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
         } catch {
-            throw RepositoryError(.malformed, "snapshot \(id.shortDescription) is not a valid manifest", cause: error)
+            throw RepositoryError(
+                .malformed, "snapshot \(id.shortDescription) is not a valid manifest", cause: error)
         }
         guard manifest.version == Self.manifestVersion else {
-            throw RepositoryError(.unsupportedVersion, "snapshot manifest version \(manifest.version)")
+            throw RepositoryError(
+                .unsupportedVersion, "snapshot manifest version \(manifest.version)")
         }
-        guard let joined = Data(base64Encoded: manifest.chunks), joined.count == manifest.chunkCount * 32,
-            let start = Timestamp.parse(manifest.startTime), let end = Timestamp.parse(manifest.endTime)
+        guard let joined = Data(base64Encoded: manifest.chunks),
+            joined.count == manifest.chunkCount * 32,
+            let start = Timestamp.parse(manifest.startTime),
+            let end = Timestamp.parse(manifest.endTime)
         else {
-            throw RepositoryError(.malformed, "snapshot \(id.shortDescription) has a damaged chunk list or time")
+            throw RepositoryError(
+                .malformed, "snapshot \(id.shortDescription) has a damaged chunk list or time")
         }
         let chunks = joined.withUnsafeBytes { buffer in
             (0..<manifest.chunkCount).map { ChunkID(Digest256(reading: buffer, at: $0 * 32)) }
         }
         self.init(
-            id: id, agent: manifest.agent, component: manifest.component, kind: manifest.kind, tags: manifest.tags,
+            id: id, agent: manifest.agent, component: manifest.component, kind: manifest.kind,
+            tags: manifest.tags,
             hostname: manifest.hostname, startTime: start, endTime: end, size: manifest.size,
             bytesAdded: manifest.bytesAdded, chunks: chunks)
     }

@@ -15,21 +15,27 @@ package struct SnapshotSelector: Sendable, Hashable {
             (agent == nil || $0.agent == agent) && (component == nil || $0.component == component)
         }
         if text == "latest" {
-            guard let latest = filtered.max(by: { ($0.startTime, $0.id) < ($1.startTime, $1.id) }) else {
+            guard let latest = filtered.max(by: { ($0.startTime, $0.id) < ($1.startTime, $1.id) })
+            else {
                 throw RepositoryError(.snapshotNotFound, "no snapshot matches\(filterDescription)")
             }
             return latest
         }
         let prefix = text.lowercased()
         guard !prefix.isEmpty, prefix.count <= 64, prefix.allSatisfy(\.isHexDigit) else {
-            throw RepositoryError(.invalidArgument, "'\(text)' is neither a snapshot ID, an ID prefix nor 'latest'")
+            throw RepositoryError(
+                .invalidArgument, "'\(text)' is neither a snapshot ID, an ID prefix nor 'latest'")
         }
         let matches = filtered.filter { $0.id.digest.hex.hasPrefix(prefix) }
         switch matches.count {
-        case 0: throw RepositoryError(.snapshotNotFound, "no snapshot ID starts with '\(prefix)'\(filterDescription)")
+        case 0:
+            throw RepositoryError(
+                .snapshotNotFound, "no snapshot ID starts with '\(prefix)'\(filterDescription)")
         case 1: return matches[0]
         default:
-            throw RepositoryError(.ambiguousSnapshot, "'\(prefix)' matches \(matches.count) snapshots; give more digits")
+            throw RepositoryError(
+                .ambiguousSnapshot,
+                "'\(prefix)' matches \(matches.count) snapshots; give more digits")
         }
     }
 

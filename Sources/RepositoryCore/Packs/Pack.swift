@@ -21,7 +21,10 @@ package struct PackEntry: Hashable, Sendable {
     /// Length of the chunk before compression and sealing.
     package var rawLength: Int
 
-    package init(id: ChunkID, type: BlobType, compression: Compression, offset: Int, length: Int, rawLength: Int) {
+    package init(
+        id: ChunkID, type: BlobType, compression: Compression, offset: Int, length: Int,
+        rawLength: Int
+    ) {
         (self.id, self.type, self.compression) = (id, type, compression)
         (self.offset, self.length, self.rawLength) = (offset, length, rawLength)
     }
@@ -54,15 +57,20 @@ package enum Pack {
         package var isEmpty: Bool { entries.isEmpty }
 
         /// Appends a sealed blob.
-        package mutating func append(id: ChunkID, compression: Compression, rawLength: Int, sealed: [UInt8]) {
+        package mutating func append(
+            id: ChunkID, compression: Compression, rawLength: Int, sealed: [UInt8]
+        ) {
             entries.append(
-                PackEntry(id: id, type: .data, compression: compression, offset: bytes.count,
-                          length: sealed.count, rawLength: rawLength))
+                PackEntry(
+                    id: id, type: .data, compression: compression, offset: bytes.count,
+                    length: sealed.count, rawLength: rawLength))
             bytes.append(contentsOf: sealed)
         }
 
         /// Seals the header and returns the finished pack, its ID and its entries.
-        package consuming func finish(keys: RepositoryKeys) throws -> (id: PackID, bytes: [UInt8], entries: [PackEntry]) {
+        package consuming func finish(
+            keys: RepositoryKeys
+        ) throws -> (id: PackID, bytes: [UInt8], entries: [PackEntry]) {
             var header: [UInt8] = [Pack.headerVersion]
             header.reserveCapacity(5 + entries.count * Pack.entrySize)
             header.appendLittleEndian(UInt32(entries.count))
@@ -88,23 +96,51 @@ package enum Pack {
     /// - Throws: `.malformed` for a foreign or truncated file, `.integrity` for a header that
     ///   does not authenticate.
     package static func entries(of bytes: [UInt8], keys: RepositoryKeys) throws -> [PackEntry] {
-        guard bytes.count >= trailerSize, Array(bytes.suffix(4)) == magic else {
+        let range = try headerRange(trailer: bytes.suffix(trailerSize), packSize: bytes.count)
+        return try entries(sealedHeader: bytes[range], headerStart: range.lowerBound, keys: keys)
+    }
+
+    /// Reads only a stored pack's trailer and header: two ranged reads, whatever its size.
+    package static func entries(
+        of pack: PackID, size: Int, in store: any BlobStore, keys: RepositoryKeys
+    ) async throws -> [PackEntry] {
+        let name = ObjectName(.data, pack.digest.hex)
+        guard size >= trailerSize else {
+            throw RepositoryError(.malformed, "pack \(pack.shortDescription) is too short")
+        }
+        let trailer = try await store.get(name, range: (size - trailerSize)..<size)
+        let range = try headerRange(trailer: trailer[...], packSize: size)
+        let header = try await store.get(name, range: range)
+        return try entries(sealedHeader: header[...], headerStart: range.lowerBound, keys: keys)
+    }
+
+    /// Where the sealed header lies, from the pack's last 8 bytes.
+    static func headerRange(trailer: ArraySlice<UInt8>, packSize: Int) throws -> Range<Int> {
+        guard trailer.count == trailerSize, Array(trailer.suffix(4)) == magic else {
             throw RepositoryError(.malformed, "not a pack file (no trailer magic)")
         }
-        var trailer = ByteReader(bytes[(bytes.count - trailerSize)...], what: "pack trailer")
-        let headerLength = Int(try trailer.read(UInt32.self))
-        guard headerLength >= RepositoryKeys.sealOverhead, headerLength <= bytes.count - trailerSize else {
+        var reader = ByteReader(trailer, what: "pack trailer")
+        let headerLength = Int(try reader.read(UInt32.self))
+        guard headerLength >= RepositoryKeys.sealOverhead, headerLength <= packSize - trailerSize
+        else {
             throw RepositoryError(.malformed, "pack header length \(headerLength) is impossible")
         }
-        let headerStart = bytes.count - trailerSize - headerLength
-        let header = try keys.open(bytes[headerStart..<(bytes.count - trailerSize)], authenticating: headerAAD)
+        return (packSize - trailerSize - headerLength)..<(packSize - trailerSize)
+    }
+
+    /// Opens a sealed header and checks that its blobs end exactly where it starts.
+    static func entries(
+        sealedHeader: ArraySlice<UInt8>, headerStart: Int, keys: RepositoryKeys
+    ) throws -> [PackEntry] {
+        let header = try keys.open(sealedHeader, authenticating: headerAAD)
         var reader = ByteReader(header[...], what: "pack header")
         guard try reader.read(UInt8.self) == headerVersion else {
             throw RepositoryError(.unsupportedVersion, "pack header version unknown")
         }
         let count = Int(try reader.read(UInt32.self))
         guard count * entrySize == reader.remaining else {
-            throw RepositoryError(.malformed, "pack header lists \(count) blobs but has \(reader.remaining) bytes")
+            throw RepositoryError(
+                .malformed, "pack header lists \(count) blobs but has \(reader.remaining) bytes")
         }
         var entries: [PackEntry] = []
         entries.reserveCapacity(count)
@@ -112,16 +148,22 @@ package enum Pack {
         for _ in 0..<count {
             guard let type = BlobType(rawValue: try reader.read(UInt8.self)),
                 let compression = Compression(rawValue: try reader.read(UInt8.self))
-            else { throw RepositoryError(.malformed, "pack header has an unknown blob type or encoding") }
+            else {
+                throw RepositoryError(
+                    .malformed, "pack header has an unknown blob type or encoding")
+            }
             let length = Int(try reader.read(UInt32.self))
             let rawLength = Int(try reader.read(UInt32.self))
             let id = ChunkID(try reader.readDigest())
-            entries.append(PackEntry(id: id, type: type, compression: compression, offset: offset,
-                                     length: length, rawLength: rawLength))
+            entries.append(
+                PackEntry(
+                    id: id, type: type, compression: compression, offset: offset,
+                    length: length, rawLength: rawLength))
             offset += length
         }
         guard offset == headerStart else {
-            throw RepositoryError(.malformed, "pack blobs cover \(offset) bytes, header starts at \(headerStart)")
+            throw RepositoryError(
+                .malformed, "pack blobs cover \(offset) bytes, header starts at \(headerStart)")
         }
         return entries
     }

@@ -29,7 +29,9 @@ extension Repository {
         locations.reserveCapacity(snapshot.chunks.count)
         for id in snapshot.chunks {
             guard let location = index.location(of: id) else {
-                throw RepositoryError(.integrity, "chunk \(id) of snapshot \(snapshot.id.shortDescription) is in no index")
+                throw RepositoryError(
+                    .integrity,
+                    "chunk \(id) of snapshot \(snapshot.id.shortDescription) is in no index")
             }
             locations.append(location)
         }
@@ -59,7 +61,10 @@ extension Repository {
             }
         }
         guard counters.bytesWritten == snapshot.size else {
-            throw RepositoryError(.integrity, "snapshot \(snapshot.id.shortDescription) restored \(counters.bytesWritten) bytes, expected \(snapshot.size)")
+            throw RepositoryError(
+                .integrity,
+                "snapshot \(snapshot.id.shortDescription) restored \(counters.bytesWritten) bytes, expected \(snapshot.size)"
+            )
         }
     }
 }

@@ -28,11 +28,13 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
     ///   - stored: packs present in the store, with their sizes.
     ///   - repackThreshold: a pack is repacked when at least this fraction of it is unused.
     package static func make(
-        records: [IndexFile.PackRecord], used: Set<ChunkID>, stored: [PackID: Int], repackThreshold: Double
+        records: [IndexFile.PackRecord], used: Set<ChunkID>, stored: [PackID: Int],
+        repackThreshold: Double
     ) -> PrunePlan {
         var plan = PrunePlan()
         var seenPacks = Set<PackID>()
-        let present = records
+        let present =
+            records
             .filter { stored[$0.id] != nil && seenPacks.insert($0.id).inserted }
             .sorted { $0.id < $1.id }
         var chosen: [ChunkID: PackID] = [:]
@@ -68,7 +70,9 @@ package struct PrunePlan: Sendable, CustomStringConvertible {
     }
 
     /// Whether executing the plan changes anything.
-    package var isEmpty: Bool { repack.isEmpty && remove.isEmpty && unindexed.isEmpty && missing.isEmpty }
+    package var isEmpty: Bool {
+        repack.isEmpty && remove.isEmpty && unindexed.isEmpty && missing.isEmpty
+    }
 
     package var description: String {
         "keep \(keep.count) pack(s), repack \(repack.count) (\(bytesRepacked) bytes to copy), "
@@ -94,7 +98,9 @@ extension Repository {
     /// - Parameter dryRun: compute and return the plan, change nothing.
     /// - Throws: `.integrity` when an index or snapshot is unreadable or used data is lost:
     ///   pruning then could delete data still needed.
-    package func prune(repackThreshold: Double = 0.2, dryRun: Bool = false) async throws -> PruneReport {
+    package func prune(
+        repackThreshold: Double = 0.2, dryRun: Bool = false
+    ) async throws -> PruneReport {
         guard (0.0...1.0).contains(repackThreshold) else {
             throw RepositoryError(.invalidArgument, "repack threshold must be between 0 and 1")
         }
@@ -103,12 +109,15 @@ extension Repository {
         }
     }
 
-    private func runPrune(repackThreshold: Double, dryRun: Bool, lease: LockLease) async throws -> PruneReport {
+    private func runPrune(
+        repackThreshold: Double, dryRun: Bool, lease: LockLease
+    ) async throws -> PruneReport {
         let (files, unreadableIndexes) = try await loadIndexFiles()
         let (snapshots, unreadableSnapshots) = try await loadSnapshots()
         if let failure = (unreadableIndexes + unreadableSnapshots).first {
             throw RepositoryError(
-                .integrity, "prune refuses to run while \(failure.name) is unreadable; run check", cause: failure.error)
+                .integrity, "prune refuses to run while \(failure.name) is unreadable; run check",
+                cause: failure.error)
         }
         var stored: [PackID: Int] = [:]
         for info in try await store.list(.data) {
@@ -116,10 +125,13 @@ extension Repository {
         }
         let used = Set(snapshots.flatMap(\.chunks))
         let plan = PrunePlan.make(
-            records: files.flatMap(\.1.packs), used: used, stored: stored, repackThreshold: repackThreshold)
+            records: files.flatMap(\.1.packs), used: used, stored: stored,
+            repackThreshold: repackThreshold)
         guard plan.lostChunks.isEmpty else {
             throw RepositoryError(
-                .integrity, "\(plan.lostChunks.count) chunk(s) used by snapshots are in no stored pack (first: \(plan.lostChunks[0])); run check")
+                .integrity,
+                "\(plan.lostChunks.count) chunk(s) used by snapshots are in no stored pack (first: \(plan.lostChunks[0])); run check"
+            )
         }
         var report = PruneReport(plan: plan, isDryRun: dryRun)
         logger.debug("prune planned", metadata: ["plan": "\(plan)"])
@@ -131,7 +143,9 @@ extension Repository {
             for entry in plan.blobsToCopy[pack] ?? [] {
                 let sealed = Array(bytes[entry.offset..<(entry.offset + entry.length)])
                 _ = try openBlob(sealed[...], entry: entry)  // never copy damage
-                try await sink.add(id: entry.id, compression: entry.compression, rawLength: entry.rawLength, sealed: sealed)
+                try await sink.add(
+                    id: entry.id, compression: entry.compression, rawLength: entry.rawLength,
+                    sealed: sealed)
             }
         }
         try await sink.flush()

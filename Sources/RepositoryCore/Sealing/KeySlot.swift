@@ -18,8 +18,11 @@ package struct KeyDerivationParameters: Hashable, Sendable, Codable {
     package init(n: Int, r: Int, p: Int) { (self.n, self.r, self.p) = (n, r, p) }
 
     func validate() throws {
-        guard n >= 2, n.nonzeroBitCount == 1, n <= 1 << 22, (1...32).contains(r), (1...16).contains(p) else {
-            throw RepositoryError(.malformed, "key slot has unusable scrypt parameters N=\(n) r=\(r) p=\(p)")
+        guard n >= 2, n.nonzeroBitCount == 1, n <= 1 << 22, (1...32).contains(r),
+            (1...16).contains(p)
+        else {
+            throw RepositoryError(
+                .malformed, "key slot has unusable scrypt parameters N=\(n) r=\(r) p=\(p)")
         }
     }
 }
@@ -39,7 +42,8 @@ package struct KeySlot: Codable, Sendable {
 
     /// Seals `keys.master` under `password`.
     package static func make(
-        keys: RepositoryKeys, password: [UInt8], parameters: KeyDerivationParameters, hostname: String
+        keys: RepositoryKeys, password: [UInt8], parameters: KeyDerivationParameters,
+        hostname: String
     ) throws -> KeySlot {
         try parameters.validate()
         let salt = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
@@ -55,20 +59,26 @@ package struct KeySlot: Codable, Sendable {
     /// - Throws: ``RepositoryError/Code/wrongPassword`` when it does not open this slot.
     package func open(password: [UInt8]) throws -> RepositoryKeys {
         guard version == 1, kdf == "scrypt" else {
-            throw RepositoryError(.unsupportedVersion, "key slot version \(version) with kdf \(kdf)")
+            throw RepositoryError(
+                .unsupportedVersion, "key slot version \(version) with kdf \(kdf)")
         }
         try parameters.validate()
         let wrapping = try Self.derive(password: password, salt: salt, parameters: parameters)
         do {
-            let master = try RepositoryKeys.open(ArraySlice(sealedMasterKey), key: wrapping, authenticating: Self.aad)
-            guard master.count == 32 else { throw RepositoryError(.malformed, "master key is not 32 bytes") }
+            let master = try RepositoryKeys.open(
+                ArraySlice(sealedMasterKey), key: wrapping, authenticating: Self.aad)
+            guard master.count == 32 else {
+                throw RepositoryError(.malformed, "master key is not 32 bytes")
+            }
             return RepositoryKeys(master: SymmetricKey(data: master))
         } catch let error as RepositoryError where error.code == .integrity {
             throw RepositoryError(.wrongPassword, "the password does not open this key slot")
         }
     }
 
-    private static func derive(password: [UInt8], salt: Data, parameters: KeyDerivationParameters) throws -> SymmetricKey {
+    private static func derive(
+        password: [UInt8], salt: Data, parameters: KeyDerivationParameters
+    ) throws -> SymmetricKey {
         try KDF.Scrypt.deriveKey(
             from: password, salt: salt, outputByteCount: 32,
             rounds: parameters.n, blockSize: parameters.r, parallelism: parameters.p,

@@ -16,7 +16,8 @@ package struct RepositoryKeys: Sendable {
         self.master = master
         func derive(_ label: String) -> SymmetricKey {
             HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: master, info: Array("zentoria/v1/\(label)".utf8), outputByteCount: 32)
+                inputKeyMaterial: master, info: Array("zentoria/v1/\(label)".utf8),
+                outputByteCount: 32)
         }
         dataKey = derive("data")
         chunkIDKey = derive("chunk-id")
@@ -30,12 +31,16 @@ package struct RepositoryKeys: Sendable {
 
     /// HMAC-SHA-256 of a chunk's plaintext under the chunk-id key.
     package func chunkID(_ chunk: some ContiguousBytes) -> ChunkID {
-        let mac = chunk.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: chunkIDKey) }
+        let mac = chunk.withUnsafeBytes {
+            HMAC<SHA256>.authenticationCode(for: $0, using: chunkIDKey)
+        }
         return mac.withUnsafeBytes { ChunkID(Digest256(reading: $0, at: 0)) }
     }
 
     /// AES-256-GCM: `nonce(12) ‖ ciphertext ‖ tag(16)` with a fresh random nonce.
-    package func seal(_ plaintext: some ContiguousBytes, authenticating aad: [UInt8]) throws -> [UInt8] {
+    package func seal(
+        _ plaintext: some ContiguousBytes, authenticating aad: [UInt8]
+    ) throws -> [UInt8] {
         let box = try plaintext.withUnsafeBytes { buffer in
             try AES.GCM.seal(buffer, using: dataKey, nonce: AES.GCM.Nonce(), authenticating: aad)
         }
@@ -51,7 +56,9 @@ package struct RepositoryKeys: Sendable {
         try Self.open(sealed, key: dataKey, authenticating: aad)
     }
 
-    static func open(_ sealed: ArraySlice<UInt8>, key: SymmetricKey, authenticating aad: [UInt8]) throws -> [UInt8] {
+    static func open(
+        _ sealed: ArraySlice<UInt8>, key: SymmetricKey, authenticating aad: [UInt8]
+    ) throws -> [UInt8] {
         guard sealed.count >= sealOverhead else {
             throw RepositoryError(.integrity, "sealed object of \(sealed.count) bytes is too short")
         }

@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 
 /// Plain SHA-256, as used for the names of packs, index and snapshot objects.
 package enum SHA256Hasher {

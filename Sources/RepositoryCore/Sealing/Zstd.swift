@@ -11,14 +11,16 @@ package final class Zstd: Sendable {
 
     /// Compresses `input`; returns `nil` when the result would not be smaller.
     package func compress(_ input: [UInt8]) -> [UInt8]? {
-        let context = compressionContexts.withLock { $0.popLast() } ?? CompressionContext(level: level)
+        let context =
+            compressionContexts.withLock { $0.popLast() } ?? CompressionContext(level: level)
         defer { compressionContexts.withLock { $0.append(context) } }
         // Output that does not shrink is discarded, so the buffer never needs the full bound.
         let capacity = input.count
         var written = 0
         let output = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
             written = input.withUnsafeBytes { src in
-                ZSTD_compress2(context.pointer, out.baseAddress, capacity, src.baseAddress, src.count)
+                ZSTD_compress2(
+                    context.pointer, out.baseAddress, capacity, src.baseAddress, src.count)
             }
             count = ZSTD_isError(written) == 0 ? written : 0
         }
@@ -34,21 +36,30 @@ package final class Zstd: Sendable {
         var failure: Int = 0
         let output = [UInt8](unsafeUninitializedCapacity: expectedSize) { out, count in
             let n = input.withUnsafeBytes { src in
-                ZSTD_decompressDCtx(context.pointer, out.baseAddress, expectedSize, src.baseAddress, src.count)
+                ZSTD_decompressDCtx(
+                    context.pointer, out.baseAddress, expectedSize, src.baseAddress, src.count)
             }
-            if ZSTD_isError(n) != 0 { failure = n; count = 0 } else { count = n }
+            if ZSTD_isError(n) != 0 {
+                failure = n
+                count = 0
+            } else {
+                count = n
+            }
         }
         guard failure == 0 else {
-            throw RepositoryError(.malformed, "zstd: \(String(cString: ZSTD_getErrorName(failure)))")
+            throw RepositoryError(
+                .malformed, "zstd: \(String(cString: ZSTD_getErrorName(failure)))")
         }
         guard output.count == expectedSize else {
-            throw RepositoryError(.malformed, "zstd frame expands to \(output.count) bytes, expected \(expectedSize)")
+            throw RepositoryError(
+                .malformed, "zstd frame expands to \(output.count) bytes, expected \(expectedSize)")
         }
         return output
     }
 }
 
-private final class CompressionContext: @unchecked Sendable {  // used by one caller at a time (pool Mutex)
+/// Used by one caller at a time: the pool's Mutex hands it out.
+private final class CompressionContext: @unchecked Sendable {
     let pointer: OpaquePointer
     init(level: Int32) {
         pointer = ZSTD_createCCtx()
@@ -64,7 +75,8 @@ private final class CompressionContext: @unchecked Sendable {  // used by one ca
     deinit { ZSTD_freeCCtx(pointer) }
 }
 
-private final class DecompressionContext: @unchecked Sendable {  // used by one caller at a time (pool Mutex)
+/// Used by one caller at a time: the pool's Mutex hands it out.
+private final class DecompressionContext: @unchecked Sendable {
     let pointer: OpaquePointer
     init() { pointer = ZSTD_createDCtx() }
     deinit { ZSTD_freeDCtx(pointer) }

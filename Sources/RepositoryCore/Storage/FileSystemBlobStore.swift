@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A ``BlobStore`` in a local directory (tier 1 by default).
 ///
@@ -51,7 +52,10 @@ package final class FileSystemBlobStore: BlobStore {
             let code = errno
             if code == EEXIST { throw StorageError(.alreadyExists, "\(name) already exists") }
             if code == EPERM || code == ENOTSUP || code == EXDEV {
-                throw StorageError(.permanent, "the filesystem under \(root) has no hard links, needed for writes that never overwrite")
+                throw StorageError(
+                    .permanent,
+                    "the filesystem under \(root) has no hard links, needed for writes that never overwrite"
+                )
             }
             throw Self.error(code, "link \(name)")
         }
@@ -72,7 +76,9 @@ package final class FileSystemBlobStore: BlobStore {
         return try [UInt8](unsafeUninitializedCapacity: wanted.count) { buffer, count in
             var done = 0
             while done < wanted.count {
-                let n = pread(fd, buffer.baseAddress! + done, wanted.count - done, off_t(wanted.lowerBound + done))
+                let n = pread(
+                    fd, buffer.baseAddress! + done, wanted.count - done,
+                    off_t(wanted.lowerBound + done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     count = 0
@@ -90,7 +96,9 @@ package final class FileSystemBlobStore: BlobStore {
 
     package func size(of name: ObjectName) async throws -> Int {
         var info = stat()
-        guard stat("\(root)/\(name.path)", &info) == 0 else { throw Self.error(errno, "stat \(name)") }
+        guard stat("\(root)/\(name.path)", &info) == 0 else {
+            throw Self.error(errno, "stat \(name)")
+        }
         return Int(info.st_size)
     }
 
@@ -118,7 +126,8 @@ package final class FileSystemBlobStore: BlobStore {
     package func delete(_ name: ObjectName) async throws {
         let path = "\(root)/\(name.path)"
         guard unlink(path) == 0 else { throw Self.error(errno, "delete \(name)") }
-        try Self.syncDirectory(Self.parent(of: path))  // a deleted index must not come back after power loss
+        // A deleted index must not come back after a power loss.
+        try Self.syncDirectory(Self.parent(of: path))
     }
 
     package func discardIncompleteWrites(olderThan age: Double) async throws -> Int {
@@ -136,7 +145,9 @@ package final class FileSystemBlobStore: BlobStore {
 
     // MARK: - Internal
 
-    private func objectInfo(kind: ObjectKind, directory: String, entry: String) throws -> ObjectInfo? {
+    private func objectInfo(
+        kind: ObjectKind, directory: String, entry: String
+    ) throws -> ObjectInfo? {
         guard !entry.hasPrefix("."), !entry.hasSuffix(".tmp") else { return nil }
         var info = stat()
         guard stat("\(directory)/\(entry)", &info) == 0 else {
@@ -175,7 +186,9 @@ package final class FileSystemBlobStore: BlobStore {
         var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) {
+                    String(cString: $0)
+                }
             }
             if name != "." && name != ".." { names.append(name) }
         }

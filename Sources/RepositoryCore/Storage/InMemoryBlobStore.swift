@@ -19,7 +19,9 @@ package final class InMemoryBlobStore: BlobStore {
 
     package func get(_ name: ObjectName, range: Range<Int>?) async throws -> [UInt8] {
         let bytes = try objects.withLock { objects in
-            guard let bytes = objects[name] else { throw StorageError(.notFound, "\(name) not found") }
+            guard let bytes = objects[name] else {
+                throw StorageError(.notFound, "\(name) not found")
+            }
             return bytes
         }
         guard let range else { return bytes }
@@ -32,14 +34,18 @@ package final class InMemoryBlobStore: BlobStore {
 
     package func size(of name: ObjectName) async throws -> Int {
         try objects.withLock { objects in
-            guard let bytes = objects[name] else { throw StorageError(.notFound, "\(name) not found") }
+            guard let bytes = objects[name] else {
+                throw StorageError(.notFound, "\(name) not found")
+            }
             return bytes.count
         }
     }
 
     package func list(_ kind: ObjectKind) async throws -> [ObjectInfo] {
         objects.withLock { objects in
-            objects.filter { $0.key.kind == kind }.map { ObjectInfo(name: $0.key, size: $0.value.count) }
+            objects.filter { $0.key.kind == kind }.map {
+                ObjectInfo(name: $0.key, size: $0.value.count)
+            }
         }
     }
 
