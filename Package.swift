@@ -69,6 +69,7 @@ let package = Package(
                 "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

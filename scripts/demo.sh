@@ -66,7 +66,7 @@ field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 echo
 echo "== Zentoria Backup demo summary =="
 printf 'dump 1: %s bytes, %s stored, %.1f s\n' "$(field "$first" bytes)" "$(field "$first" bytes_added)" "$t1"
-printf 'dump 2: %s bytes, %s stored (deduplicated)\n' "$(field "$second" bytes)" "$(field "$second" bytes_added)"
+printf 'dump 2: %s bytes, %s stored\n' "$(field "$second" bytes)" "$(field "$second" bytes_added)"
 printf 'restore + pg_restore: %.1f s\n' "$t2"
 echo "before: $before"
 echo "after:  $after"
