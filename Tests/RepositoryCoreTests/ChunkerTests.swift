@@ -52,20 +52,29 @@ struct ChunkerTests {
         }
     }
 
+    /// Resynchronisation is probabilistic (an edit can shift a few boundaries in a row), so
+    /// the property is stated over distance: everything well past the edit is chunked as before.
     @Test("boundaries resynchronise after an insertion", arguments: SeededRandom.seeds())
     func resynchronisation(seed: UInt64) {
         var random = SeededRandom(seed: seed)
-        let data = random.bytes(600_000)
-        let position = Int(random.next() % 500_000)
+        let data = random.bytes(2_000_000)
+        let position = Int(random.next() % 400_000)
         var edited = data
         edited.insert(contentsOf: random.bytes(1 + Int(random.next() % 100)), at: position)
-        let before = Set(Self.chunks(data))
-        let after = Self.chunks(edited)
-        let changed = after.filter { !before.contains($0) }
-        // Only the chunk holding the edit and at most one after it may differ.
-        #expect(
-            changed.count <= 2, "seed \(seed): \(changed.count) of \(after.count) chunks changed")
-        #expect(changed.reduce(0) { $0 + $1.count } <= 2 * Self.parameters.maximumSize)
+        let before = Self.chunks(data)
+        let after = Set(Self.chunks(edited))
+        var offset = 0
+        var farChunks = 0
+        for chunk in before {
+            if offset >= position + 16 * Self.parameters.maximumSize {
+                #expect(after.contains(chunk), "seed \(seed): chunk at \(offset) changed")
+                farChunks += 1
+            }
+            offset += chunk.count
+        }
+        #expect(farChunks > 50)
+        let changed = Self.chunks(edited).filter { !Set(before).contains($0) }
+        #expect(changed.count < 20, "seed \(seed): \(changed.count) chunks changed")
     }
 
     @Test("the secret seed changes the boundaries")

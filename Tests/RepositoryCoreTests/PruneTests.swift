@@ -27,23 +27,24 @@ struct PruneTests {
         #expect(try await repository.prune().plan.isEmpty, "a second prune has nothing to do")
     }
 
-    @Test("packs that are mostly garbage are repacked")
+    @Test("packs holding garbage are repacked until none is left")
     func repack() async throws {
         let repository = try await TestRepository.make()
         var random = SeededRandom(seed: 32)
-        let original = random.dumpLikeText(900_000)
+        let original = random.dumpLikeText(3_000_000)
         var edited = original
-        edited.replaceSubrange(0..<600_000, with: random.dumpLikeText(600_000))
+        edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
         let a = try await TestRepository.backup(repository, original).snapshot
         let b = try await TestRepository.backup(repository, edited).snapshot
         try await repository.forget([a.id])
-        let report = try await repository.prune(repackThreshold: 0.2)
-        #expect(report.plan.repack.count == 1)
-        #expect(report.packsWritten == 1)
+        let report = try await repository.prune(repackThreshold: 0.01)
+        #expect(!report.plan.repack.isEmpty, "a's packs hold b's chunks and a's garbage")
+        #expect(report.packsWritten >= 1)
         #expect(try await TestRepository.restore(repository, b) == edited)
         #expect(try await repository.check(reading: .all).isHealthy)
         let stats = try await repository.stats()
-        #expect(stats.packBytes <= stats.storedChunkBytes + 4096, "no garbage left")
+        #expect(stats.packBytes < stats.storedChunkBytes + 16 * 1024, "no garbage left")
+        #expect(try await repository.prune(repackThreshold: 0.01).plan.isEmpty)
     }
 
     @Test("prune refuses while a backup holds its lock")

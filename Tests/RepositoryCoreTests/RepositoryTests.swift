@@ -45,7 +45,7 @@ struct RepositoryTests {
         let first = try await TestRepository.backup(repository, data)
         data.replaceSubrange(1_500_000..<1_500_010, with: Array("EDITED ROW".utf8))
         let second = try await TestRepository.backup(repository, data)
-        #expect(second.newChunks <= 2)
+        #expect(second.newChunks < 10, "an edit shifts at most a few boundaries")
         #expect(second.snapshot.bytesAdded < first.snapshot.bytesAdded / 5)
         #expect(try await TestRepository.restore(repository, second.snapshot) == data)
     }
