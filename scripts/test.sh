@@ -21,7 +21,8 @@ pg_start "$work/postgres"
 export ZENTORIA_TEST_PGHOST=$PGHOST ZENTORIA_TEST_PGPORT=$PGPORT
 
 log "checking formatting (swift format lint --strict)"
-swift format lint --strict --recursive Sources Tests Package.swift
+find Sources Tests -name '*.swift' -not -path 'Sources/Proto/Generated/*' -print0 \
+    | xargs -0 swift format lint --strict Package.swift
 
 log "building (debug) with tests"
 swift build --build-tests

@@ -14,7 +14,12 @@ struct ZentoriaCoordinator: AsyncParsableCommand {
             The `repo` commands work directly on a repository, with no coordinator running; they are \
             also the disaster-recovery tool.
             """,
-        subcommands: [RepoCommand.self]
+        subcommands: [
+            InitServerCommand.self, ServeCommand.self, StatusCommand.self, TokenCommand.self,
+            AgentsCommand.self,
+            AdminSnapshotsCommand.self, BackupNowCommand.self, RestoreNowCommand.self,
+            RepoCommand.self,
+        ]
     )
 }
 

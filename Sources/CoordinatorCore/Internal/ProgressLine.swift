@@ -11,27 +11,30 @@ import Synchronization
 /// when stderr is a terminal so that scripted output stays clean.
 package final class ProgressLine: Sendable {
     private struct State {
-        var lastDraw: UInt64 = 0
+        var lastDraw: ContinuousClock.Instant?
         var isDrawn = false
     }
     private let isEnabled: Bool
-    private let start: UInt64
+    private let start: ContinuousClock.Instant
     private let state = Mutex(State())
 
     package init(enabled: Bool = isatty(2) == 1) {
         isEnabled = enabled
-        start = Self.now()
+        start = .now
     }
 
     /// Seconds since the line was created.
-    package var elapsed: Double { Double(Self.now() - start) / 1e9 }
+    package var elapsed: Double {
+        let duration = ContinuousClock.now - start
+        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
 
     /// Redraws the line if enough time passed; `text` is built only then.
     package func update(_ text: (Double) -> String) {
         guard isEnabled else { return }
-        let now = Self.now()
+        let now = ContinuousClock.now
         let shouldDraw = state.withLock { state in
-            guard now - state.lastDraw >= 200_000_000 else { return false }
+            if let last = state.lastDraw, now - last < .milliseconds(200) { return false }
             state.lastDraw = now
             state.isDrawn = true
             return true
@@ -48,12 +51,6 @@ package final class ProgressLine: Sendable {
     private static func write(_ text: String) {
         var bytes = Array(text.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-    }
-
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }
 

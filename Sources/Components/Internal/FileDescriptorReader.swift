@@ -6,11 +6,10 @@ import Dispatch
     import Darwin
 #endif
 
-/// A dump read from a file descriptor (stdin, a pipe, a file) as an async sequence of blocks.
+/// Bytes read from a file descriptor (stdin, a pipe, a file) as an async sequence of blocks.
 ///
-/// Reads run on a private dispatch queue so a slow producer never blocks the concurrency pool;
-/// the next block is read while the current one is being processed.
-package struct FileDescriptorDump: AsyncSequence, Sendable {
+/// Reads run on a private dispatch queue so a slow producer never blocks the concurrency pool.
+package struct FileDescriptorReader: AsyncSequence, Sendable {
     package typealias Element = [UInt8]
     private let descriptor: Int32
     private let blockSize: Int
@@ -26,7 +25,7 @@ package struct FileDescriptorDump: AsyncSequence, Sendable {
     package struct Iterator: AsyncIteratorProtocol {
         private let descriptor: Int32
         private let blockSize: Int
-        private let queue = DispatchQueue(label: "zentoria.dump-reader")
+        private let queue = DispatchQueue(label: "zentoria.fd-reader")
         private var isFinished = false
 
         init(descriptor: Int32, blockSize: Int) {
@@ -57,8 +56,8 @@ package struct FileDescriptorDump: AsyncSequence, Sendable {
                     if n < 0 {
                         if errno == EINTR { continue }
                         count = 0
-                        throw OfflineError(
-                            "reading the dump failed: \(String(cString: strerror(errno)))")
+                        throw ComponentError(
+                            .dumpFailed, "read failed: \(String(cString: strerror(errno)))")
                     }
                     if n == 0 { break }
                     filled += n

@@ -1,0 +1,141 @@
+package import Components
+import Foundation
+package import Transport
+
+/// `zentoria-agent run --config FILE` (YAML). Keys:
+///
+/// | key | type | default | |
+/// |---|---|---|---|
+/// | `state_dir` | path | `/var/lib/zentoria-agent` | key, certificates and enrollment (written by `enroll`) |
+/// | `coordinator` | host:port | from enrollment | the agent channel |
+/// | `components` | list | required | what this host backs up, see below |
+///
+/// Each component has `name` and `kind` plus the kind's settings: `postgresql` (`database`,
+/// `host`, `port`, `user`, `password_file`, `bin_dir`), `files` (`path`, `include`,
+/// `exclude`), `command` (`dump`, `restore`, `environment`). Secrets are referenced by file.
+package struct AgentConfiguration: Sendable, Decodable {
+    package var stateDirectory: String
+    package var coordinator: HostPort?
+    package var components: [ComponentSpec]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case stateDirectory = "state_dir"
+        case coordinator, components
+    }
+
+    package init(stateDirectory: String, coordinator: HostPort? = nil, components: [ComponentSpec])
+    {
+        (self.stateDirectory, self.coordinator, self.components) = (
+            stateDirectory, coordinator, components
+        )
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stateDirectory =
+            try c.decodeIfPresent(String.self, forKey: .stateDirectory) ?? "/var/lib/zentoria-agent"
+        coordinator = try c.decodeIfPresent(HostPort.self, forKey: .coordinator)
+        components = try c.decode([ComponentSpec].self, forKey: .components)
+    }
+
+    /// Reads and checks a configuration file.
+    package static func load(path: String) throws -> AgentConfiguration {
+        let config = try YAMLConfigFile.load(
+            AgentConfiguration.self, path: path,
+            allowedKeys: Set(CodingKeys.allCases.map(\.rawValue)))
+        var seen = Set<String>()
+        for spec in config.components where !seen.insert(spec.name).inserted {
+            throw TransportError(
+                .configuration, "\(path): component '\(spec.name)' is defined twice")
+        }
+        _ = try config.makeComponents()
+        return config
+    }
+
+    /// The component adapters.
+    package func makeComponents() throws -> [any Component] {
+        try components.map { try $0.make() }
+    }
+}
+
+/// One component as configured.
+package struct ComponentSpec: Sendable, Decodable {
+    package enum Settings: Sendable {
+        case postgresql(PostgreSQLComponent.Configuration)
+        case files(FilesComponent.Configuration)
+        case command(CommandComponent.Configuration)
+    }
+
+    package var name: String
+    package var settings: Settings
+
+    package init(name: String, settings: Settings) { (self.name, self.settings) = (name, settings) }
+
+    private enum Keys: String, CodingKey {
+        case name, kind, database, host, port, user
+        case passwordFile = "password_file"
+        case binDirectory = "bin_dir"
+        case path, include, exclude, dump, restore, environment
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        name = try c.decode(String.self, forKey: .name)
+        let kind = try c.decode(String.self, forKey: .kind)
+        let allowed: Set<Keys>
+        switch kind {
+        case "postgresql":
+            allowed = [.name, .kind, .database, .host, .port, .user, .passwordFile, .binDirectory]
+            settings = .postgresql(
+                .init(
+                    database: try c.decode(String.self, forKey: .database),
+                    host: try c.decodeIfPresent(String.self, forKey: .host),
+                    port: try c.decodeIfPresent(Int.self, forKey: .port),
+                    user: try c.decodeIfPresent(String.self, forKey: .user),
+                    passwordFile: try c.decodeIfPresent(String.self, forKey: .passwordFile),
+                    binDirectory: try c.decodeIfPresent(String.self, forKey: .binDirectory)))
+        case "files":
+            allowed = [.name, .kind, .path, .include, .exclude]
+            settings = .files(
+                .init(
+                    path: try c.decode(String.self, forKey: .path),
+                    exclude: try c.decodeIfPresent([String].self, forKey: .exclude),
+                    include: try c.decodeIfPresent([String].self, forKey: .include)))
+        case "command":
+            allowed = [.name, .kind, .dump, .restore, .environment]
+            settings = .command(
+                .init(
+                    dump: try c.decode([String].self, forKey: .dump),
+                    restore: try c.decodeIfPresent([String].self, forKey: .restore),
+                    environment: try c.decodeIfPresent([String: String].self, forKey: .environment))
+            )
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .kind, in: c,
+                debugDescription: "unknown component kind '\(kind)' (postgresql, files, command)")
+        }
+        if let unknown = c.allKeys.first(where: { !allowed.contains($0) }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: unknown, in: c,
+                debugDescription: "'\(unknown.stringValue)' is not a setting of \(kind) components")
+        }
+    }
+
+    package var kind: String {
+        switch settings {
+        case .postgresql: "postgresql"
+        case .files: "files"
+        case .command: "command"
+        }
+    }
+
+    package func make() throws -> any Component {
+        switch settings {
+        case .postgresql(let configuration):
+            try PostgreSQLComponent(name: name, configuration: configuration)
+        case .files(let configuration): try FilesComponent(name: name, configuration: configuration)
+        case .command(let configuration):
+            try CommandComponent(name: name, configuration: configuration)
+        }
+    }
+}

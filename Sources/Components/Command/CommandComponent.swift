@@ -1,0 +1,69 @@
+import Foundation
+
+/// Any service whose dump is a command's stdout and whose restore is a command reading stdin.
+package struct CommandComponent: Component {
+    package struct Configuration: Sendable, Hashable, Codable {
+        /// argv of the dump command; its stdout is the dump.
+        package var dump: [String]
+        /// argv of the restore command; it reads the dump on stdin. `{target}` is replaced by
+        /// the restore target when one is given.
+        package var restore: [String]?
+        /// Extra environment for both commands.
+        package var environment: [String: String]?
+
+        package init(dump: [String], restore: [String]? = nil, environment: [String: String]? = nil)
+        {
+            (self.dump, self.restore, self.environment) = (dump, restore, environment)
+        }
+    }
+
+    package let name: String
+    package var kind: String { "command" }
+    package let configuration: Configuration
+
+    package init(name: String, configuration: Configuration) throws {
+        guard !configuration.dump.isEmpty else {
+            throw ComponentError(.configuration, "component \(name): `dump` needs a command")
+        }
+        (self.name, self.configuration) = (name, configuration)
+    }
+
+    package func dump(into sink: DumpSink) async throws {
+        let command = configuration.dump
+        var produced = 0
+        _ = try await ChildProcess(
+            executable: command[0], arguments: Array(command.dropFirst()),
+            environment: configuration.environment ?? [:]
+        ).run(
+            input: Optional<EmptyInput>.none,
+            output: { block in
+                produced += block.count
+                try await sink(block)
+            }, failure: .dumpFailed)
+        guard produced > 0 else {
+            throw ComponentError(.dumpFailed, "\(command[0]) produced no output")
+        }
+    }
+
+    package func restore<Source: AsyncSequence>(
+        from source: Source, target: String?, overwrite: Bool
+    ) async throws where Source.Element == [UInt8] {
+        guard var command = configuration.restore, !command.isEmpty else {
+            throw ComponentError(.configuration, "component \(name) has no `restore` command")
+        }
+        command = command.map { $0.replacingOccurrences(of: "{target}", with: target ?? "") }
+        _ = try await ChildProcess(
+            executable: command[0], arguments: Array(command.dropFirst()),
+            environment: configuration.environment ?? [:]
+        ).run(input: source, output: { _ in }, failure: .restoreFailed)
+    }
+}
+
+/// No input at all, for tools that read nothing.
+struct EmptyInput: AsyncSequence, Sendable {
+    typealias Element = [UInt8]
+    struct AsyncIterator: AsyncIteratorProtocol {
+        mutating func next() async throws -> [UInt8]? { nil }
+    }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// One PostgreSQL database: `pg_dump -Fc -Z0` (uncompressed: the repository compresses faster
+/// and deduplicates raw bytes), restored with `pg_restore` into a target database.
+package struct PostgreSQLComponent: Component {
+    package struct Configuration: Sendable, Hashable, Codable {
+        package var database: String
+        /// Host name or socket directory; empty uses libpq's default.
+        package var host: String?
+        package var port: Int?
+        package var user: String?
+        /// A file holding the password (never the password itself in the config).
+        package var passwordFile: String?
+        /// Directory of the PostgreSQL client tools; PATH when absent.
+        package var binDirectory: String?
+
+        package init(
+            database: String, host: String? = nil, port: Int? = nil, user: String? = nil,
+            passwordFile: String? = nil, binDirectory: String? = nil
+        ) {
+            (self.database, self.host, self.port, self.user) = (database, host, port, user)
+            (self.passwordFile, self.binDirectory) = (passwordFile, binDirectory)
+        }
+    }
+
+    package let name: String
+    package var kind: String { "postgresql" }
+    package let configuration: Configuration
+
+    package init(name: String, configuration: Configuration) throws {
+        guard !configuration.database.isEmpty else {
+            throw ComponentError(.configuration, "component \(name): `database` is required")
+        }
+        (self.name, self.configuration) = (name, configuration)
+    }
+
+    package func dump(into sink: DumpSink) async throws {
+        var produced = 0
+        _ = try await tool(
+            "pg_dump", ["-Fc", "-Z0", "--no-password", "-d", configuration.database]
+        )
+        .run(
+            input: Optional<EmptyInput>.none,
+            output: { block in
+                produced += block.count
+                try await sink(block)
+            }, failure: .dumpFailed)
+        guard produced > 0 else { throw ComponentError(.dumpFailed, "pg_dump produced no output") }
+    }
+
+    package func restore<Source: AsyncSequence>(
+        from source: Source, target: String?, overwrite: Bool
+    ) async throws where Source.Element == [UInt8] {
+        let database = target ?? configuration.database
+        guard !database.isEmpty, !database.hasPrefix("-") else {
+            throw ComponentError(.configuration, "'\(database)' is not a database name")
+        }
+        if try await exists(database) {
+            if try await userRelationCount(database) > 0, !overwrite {
+                throw ComponentError(
+                    .refused,
+                    "database \(database) is not empty; restore into another target or allow overwriting"
+                )
+            }
+        } else {
+            _ = try await tool("createdb", ["--no-password", database])
+                .run(input: Optional<EmptyInput>.none, output: { _ in }, failure: .restoreFailed)
+        }
+        var arguments = ["--no-password", "--exit-on-error", "-d", database]
+        if overwrite { arguments += ["--clean", "--if-exists"] }
+        _ = try await tool("pg_restore", arguments).run(
+            input: source, output: { _ in }, failure: .restoreFailed)
+    }
+
+    private func exists(_ database: String) async throws -> Bool {
+        let output = try await query(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = '\(database.replacingOccurrences(of: "'", with: "''"))'"
+        )
+        return output == "1"
+    }
+
+    private func userRelationCount(_ database: String) async throws -> Int {
+        let output = try await query(
+            database,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
+        )
+        return Int(output) ?? 0
+    }
+
+    private func query(_ database: String, _ sql: String) async throws -> String {
+        var output: [UInt8] = []
+        _ = try await tool("psql", ["--no-password", "-X", "-At", "-d", database, "-c", sql])
+            .run(
+                input: Optional<EmptyInput>.none, output: { output += $0 }, failure: .restoreFailed)
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+    }
+
+    private func tool(_ name: String, _ arguments: [String]) throws -> ChildProcess {
+        var environment: [String: String] = [:]
+        if let host = configuration.host { environment["PGHOST"] = host }
+        if let port = configuration.port { environment["PGPORT"] = String(port) }
+        if let user = configuration.user { environment["PGUSER"] = user }
+        if let file = configuration.passwordFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ComponentError(
+                    .configuration, "component \(self.name): cannot read password file \(file)")
+            }
+            environment["PGPASSWORD"] = String(decoding: data, as: UTF8.self)
+                .trimmingCharacters(in: .newlines)
+        }
+        let executable = configuration.binDirectory.map { "\($0)/\(name)" } ?? name
+        return ChildProcess(executable: executable, arguments: arguments, environment: environment)
+    }
+}

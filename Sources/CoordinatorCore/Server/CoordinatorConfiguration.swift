@@ -1,0 +1,73 @@
+import Foundation
+package import Transport
+
+/// `zentoria-coordinator serve --config FILE` (YAML). Every key, its type and default:
+///
+/// | key | type | default | |
+/// |---|---|---|---|
+/// | `listen` | host:port | `0.0.0.0:7444` | agent channel (mutual TLS) |
+/// | `enroll_listen` | host:port | `0.0.0.0:7443` | enrollment (TLS, token) |
+/// | `server_names` | [string] | `[localhost, 127.0.0.1]` | names and IPs agents dial; go into the server certificate |
+/// | `state_dir` | path | required | CA, certificates, agents, tokens (kept private) |
+/// | `repository` | path | `<state_dir>/repository` | tier-1 repository directory |
+/// | `password_file` | path | required, secret | repository password |
+/// | `admin_socket` | path | `<state_dir>/admin.sock` | admin API, owner-only |
+package struct CoordinatorConfiguration: Sendable, Decodable {
+    package var listen: HostPort
+    package var enrollListen: HostPort
+    package var serverNames: [String]
+    package var stateDirectory: String
+    package var repository: String
+    package var passwordFile: String
+    package var adminSocket: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen
+        case enrollListen = "enroll_listen"
+        case serverNames = "server_names"
+        case stateDirectory = "state_dir"
+        case repository
+        case passwordFile = "password_file"
+        case adminSocket = "admin_socket"
+    }
+
+    package init(
+        listen: HostPort, enrollListen: HostPort, serverNames: [String], stateDirectory: String,
+        repository: String? = nil, passwordFile: String, adminSocket: String? = nil
+    ) {
+        (self.listen, self.enrollListen, self.serverNames) = (listen, enrollListen, serverNames)
+        self.stateDirectory = stateDirectory
+        self.repository = repository ?? "\(stateDirectory)/repository"
+        self.passwordFile = passwordFile
+        self.adminSocket = adminSocket ?? "\(stateDirectory)/admin.sock"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let state = try c.decode(String.self, forKey: .stateDirectory)
+        self.init(
+            listen: try c.decodeIfPresent(HostPort.self, forKey: .listen)
+                ?? HostPort(host: "0.0.0.0", port: 7444),
+            enrollListen: try c.decodeIfPresent(HostPort.self, forKey: .enrollListen)
+                ?? HostPort(host: "0.0.0.0", port: 7443),
+            serverNames: try c.decodeIfPresent([String].self, forKey: .serverNames) ?? [
+                "localhost", "127.0.0.1",
+            ],
+            stateDirectory: state,
+            repository: try c.decodeIfPresent(String.self, forKey: .repository),
+            passwordFile: try c.decode(String.self, forKey: .passwordFile),
+            adminSocket: try c.decodeIfPresent(String.self, forKey: .adminSocket))
+    }
+
+    /// Reads and checks a configuration file; every problem is reported with file and line.
+    package static func load(path: String) throws -> CoordinatorConfiguration {
+        let config = try YAMLConfigFile.load(
+            CoordinatorConfiguration.self, path: path,
+            allowedKeys: Set(CodingKeys.allCases.map(\.rawValue)))
+        guard !config.serverNames.isEmpty else {
+            throw TransportError(
+                .configuration, "\(path): server_names must name at least one host or address")
+        }
+        return config
+    }
+}

@@ -1,0 +1,199 @@
+package import Foundation
+package import Proto
+import SwiftProtobuf
+
+/// Connected agent sessions and the jobs pushed down them.
+///
+/// A job exists only because an admin (or, later, the scheduler) asked for it; uploads and
+/// downloads are accepted only for a running job of the calling agent.
+package actor SessionHub {
+    package enum JobKind: String, Sendable { case backup, restore }
+
+    package enum JobState: String, Sendable { case queued, running, succeeded, failed }
+
+    package struct Job: Sendable {
+        package var id: String
+        package var kind: JobKind
+        package var agent: String
+        package var component: String
+        package var snapshot: String
+        package var target: String
+        package var overwrite: Bool
+        package var state: JobState
+        package var bytes: UInt64 = 0
+        package var error: String = ""
+        package var snapshotCreated: String = ""
+        package var dataStarted = false
+    }
+
+    private struct Session {
+        var id: UUID
+        var components: [String: String]
+        var outbox: AsyncStream<Zentoria_V1_CoordinatorMessage>.Continuation
+    }
+
+    private var sessions: [String: Session] = [:]
+    private var jobs: [String: Job] = [:]
+    private var watchers: [String: [UUID: AsyncStream<Job>.Continuation]] = [:]
+
+    package init() {}
+
+    // MARK: Sessions
+
+    /// Registers a session; an older session of the same agent is closed.
+    /// - Returns: the session ID and the stream of messages to send down it.
+    package func open(
+        agent: String, components: [String: String]
+    )
+        -> (UUID, AsyncStream<Zentoria_V1_CoordinatorMessage>)
+    {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Zentoria_V1_CoordinatorMessage.self, bufferingPolicy: .bufferingOldest(256))
+        let id = UUID()
+        sessions[agent]?.outbox.finish()
+        sessions[agent] = Session(id: id, components: components, outbox: continuation)
+        return (id, stream)
+    }
+
+    /// Forgets a session; its jobs that were not finished fail.
+    package func close(agent: String, session: UUID) {
+        guard sessions[agent]?.id == session else { return }
+        sessions.removeValue(forKey: agent)
+        for (id, job) in jobs
+        where job.agent == agent && (job.state == .running || job.state == .queued) {
+            finish(id, success: false, error: "the agent disconnected")
+        }
+    }
+
+    /// Ends an agent's session (revocation).
+    /// - Returns: whether it was connected.
+    package func disconnect(agent: String) -> Bool {
+        guard let session = sessions.removeValue(forKey: agent) else { return false }
+        session.outbox.finish()
+        for (id, job) in jobs
+        where job.agent == agent && (job.state == .running || job.state == .queued) {
+            finish(id, success: false, error: "the agent was revoked")
+        }
+        return true
+    }
+
+    package var connectedAgents: Set<String> { Set(sessions.keys) }
+
+    package func isConnected(_ agent: String) -> Bool { sessions[agent] != nil }
+
+    // MARK: Jobs
+
+    /// Starts a job on a connected agent for a component it announced.
+    package func start(
+        _ kind: JobKind, agent: String, component: String, snapshot: String = "",
+        target: String = "",
+        overwrite: Bool = false
+    ) throws -> Job {
+        guard let session = sessions[agent] else {
+            throw CoordinatorError("agent \(agent) is not connected")
+        }
+        guard session.components[component] != nil else {
+            throw CoordinatorError("agent \(agent) has no component \(component)")
+        }
+        if let busy = jobs.values.first(where: {
+            $0.agent == agent && $0.component == component
+                && ($0.state == .running || $0.state == .queued)
+        }) {
+            throw CoordinatorError("\(agent)/\(component) already runs job \(busy.id)")
+        }
+        let job = Job(
+            id: UUID().uuidString.lowercased(), kind: kind, agent: agent, component: component,
+            snapshot: snapshot,
+            target: target, overwrite: overwrite, state: .running)
+        jobs[job.id] = job
+        var message = Zentoria_V1_CoordinatorMessage()
+        message.job = .with {
+            $0.jobID = job.id
+            $0.kind = kind == .backup ? .backup : .restore
+            $0.component = component
+            $0.snapshotID = snapshot
+            $0.target = target
+            $0.overwrite = overwrite
+        }
+        if case .dropped = session.outbox.yield(message) {
+            finish(job.id, success: false, error: "the agent's session is congested")
+        }
+        notify(job.id)
+        return job
+    }
+
+    /// A job of `agent`, if it is running and of `kind`.
+    package func runningJob(_ id: String, agent: String, kind: JobKind) -> Job? {
+        guard let job = jobs[id], job.agent == agent, job.kind == kind, job.state == .running else {
+            return nil
+        }
+        return job
+    }
+
+    /// Marks that the job's data stream began; a second stream for it is refused.
+    package func claimData(_ id: String) -> Bool {
+        guard var job = jobs[id], !job.dataStarted else { return false }
+        job.dataStarted = true
+        jobs[id] = job
+        return true
+    }
+
+    package func progress(_ id: String, agent: String, bytes: UInt64) {
+        guard jobs[id]?.agent == agent else { return }
+        jobs[id]?.bytes = bytes
+        notify(id)
+    }
+
+    package func recordSnapshot(_ id: String, snapshot: String, bytes: UInt64) {
+        jobs[id]?.snapshotCreated = snapshot
+        jobs[id]?.bytes = bytes
+    }
+
+    /// The agent's final word on a job.
+    package func report(_ id: String, agent: String, success: Bool, error: String, bytes: UInt64) {
+        guard let job = jobs[id], job.agent == agent, job.state == .running else { return }
+        if bytes > 0 { jobs[id]?.bytes = bytes }
+        // A backup succeeds only if the coordinator stored its snapshot.
+        let stored = job.kind != .backup || !job.snapshotCreated.isEmpty
+        finish(
+            id, success: success && stored,
+            error: success && !stored ? "no snapshot was stored" : error)
+    }
+
+    package func job(_ id: String) -> Job? { jobs[id] }
+
+    package var runningCount: Int { jobs.values.filter { $0.state == .running }.count }
+
+    /// Events of one job until it ends, starting with its current state.
+    package func watch(_ id: String) -> AsyncStream<Job> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: Job.self, bufferingPolicy: .bufferingNewest(16))
+        guard let job = jobs[id] else {
+            continuation.finish()
+            return stream
+        }
+        continuation.yield(job)
+        if job.state == .succeeded || job.state == .failed {
+            continuation.finish()
+        } else {
+            watchers[id, default: [:]][UUID()] = continuation
+        }
+        return stream
+    }
+
+    private func finish(_ id: String, success: Bool, error: String) {
+        jobs[id]?.state = success ? .succeeded : .failed
+        if !success { jobs[id]?.error = error }
+        notify(id)
+    }
+
+    private func notify(_ id: String) {
+        guard let job = jobs[id] else { return }
+        for continuation in (watchers[id] ?? [:]).values { continuation.yield(job) }
+        if job.state == .succeeded || job.state == .failed {
+            for continuation in (watchers.removeValue(forKey: id) ?? [:]).values {
+                continuation.finish()
+            }
+        }
+    }
+}

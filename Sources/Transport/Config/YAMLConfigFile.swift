@@ -1,0 +1,74 @@
+import Foundation
+import Yams
+
+/// Reads a YAML configuration file strictly: unknown keys, type errors and syntax errors are
+/// reported with the file and line, all at once where possible, before anything starts.
+package enum YAMLConfigFile {
+    /// Decodes `T` from the file at `path`; `allowedKeys` lists the top-level keys `T` knows.
+    package static func load<T: Decodable>(
+        _ type: T.Type, path: String, allowedKeys: Set<String>
+    ) throws -> T {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TransportError(.configuration, "\(path): cannot read the file")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let node: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else {
+                throw TransportError(.configuration, "\(path): the file is empty")
+            }
+            node = composed
+        } catch let error as TransportError {
+            throw error
+        } catch {
+            throw TransportError(.configuration, "\(path): not valid YAML: \(error)")
+        }
+        guard let mapping = node.mapping else {
+            throw TransportError(
+                .configuration, "\(path): the top level must be a mapping of settings")
+        }
+        var problems: [String] = []
+        for (key, _) in mapping {
+            let name = key.string ?? "?"
+            if !allowedKeys.contains(name) {
+                problems.append("\(path):\(key.mark?.line ?? 0): unknown setting '\(name)'")
+            }
+        }
+        guard problems.isEmpty else {
+            throw TransportError(.configuration, problems.joined(separator: "\n"))
+        }
+        do {
+            return try YAMLDecoder().decode(T.self, from: node)
+        } catch let error as DecodingError {
+            throw TransportError(.configuration, "\(path): \(describe(error, in: node))")
+        } catch {
+            throw TransportError(.configuration, "\(path): \(error)")
+        }
+    }
+
+    /// A decoding error as a sentence naming the setting and, when it can be found, its line.
+    private static func describe(_ error: DecodingError, in root: Node) -> String {
+        func location(_ path: [any CodingKey]) -> String {
+            var node: Node? = root
+            for key in path {
+                if let index = key.intValue {
+                    node = node?.sequence?[index]
+                } else {
+                    node = node?[key.stringValue]
+                }
+            }
+            let name = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(
+                separator: ".")
+            return (node?.mark.map { "line \($0.line): " } ?? "") + "'\(name)'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(location(context.codingPath)): missing required setting '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context),
+            .dataCorrupted(let context):
+            return "\(location(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
