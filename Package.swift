@@ -165,5 +165,24 @@ let package = Package(
             dependencies: ["TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: [
+                "Proto",
+                "Transport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ComponentsTests",
+            dependencies: ["Components", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -258,4 +258,38 @@ struct ClusterTests {
             ])
         #expect(pinned.status == 1)
     }
+
+    @Test("garbage on the agent port is dropped without harming live sessions")
+    func garbage() async throws {
+        let cluster = try Cluster()
+        defer { cluster.shutdown() }
+        try cluster.startCoordinator()
+        let state = try cluster.enroll("h1")
+        try cluster.startAgent(
+            "h1",
+            components: "  - name: quick\n    kind: command\n    dump: [\"seq\", \"1\", \"50000\"]")
+        let script = """
+            import os, socket, ssl, sys
+            state, port = sys.argv[1], int(sys.argv[2])
+            for attempt in range(3):
+                ctx = ssl.create_default_context(cafile=state + "/ca.pem")
+                ctx.check_hostname = False
+                ctx.load_cert_chain(state + "/agent.pem", state + "/agent-key.pem")
+                ctx.set_alpn_protocols(["h2"])
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+                try:
+                    s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + os.urandom(200000))
+                    s.recv(1024)
+                except OSError:
+                    pass
+                s.close()
+            print("sent")
+            """
+        let result = try CommandRunner.run(
+            "/usr/bin/python3", ["-c", script, state, "\(cluster.agentPort)"])
+        #expect(result.stdoutText.contains("sent"), "\(result.stderr)")
+        #expect(cluster.isConnected("h1"), "the live session survived")
+        let backup = try cluster.admin(["backup", "h1/quick", "--wait"])
+        #expect(backup.status == 0, "\(backup.stdoutText) \(cluster.log("coordinator.log"))")
+    }
 }
