@@ -407,7 +407,8 @@ package nonisolated struct Zentoria_V1_UploadTrailer: Sendable {
 
   package var totalBytes: UInt64 = 0
 
-  /// SHA-256 of the dump as produced, checked against what arrived.
+  /// Unused since protocol version 1 shipped (agents leave it empty, coordinators ignore it):
+  /// TLS authenticates every record and chunk IDs are MACs of the content.
   package var sha256: Data = Data()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
