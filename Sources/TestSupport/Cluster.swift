@@ -28,7 +28,7 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         agentPort = try Self.freePort()
         enrollPort = try Self.freePort()
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: "\(root)/password", contents: Data("cluster-password\n".utf8))
         let config = """
             listen: 127.0.0.1:\(agentPort)
@@ -38,7 +38,7 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
             password_file: \(root)/password
 
             """
-        FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8))
+        _ = FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8))
     }
 
     /// `init` then `serve`; returns once the admin socket answers.
@@ -89,7 +89,7 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
     package func startAgent(_ name: String, components: String) throws {
         let config = "state_dir: \(root)/agents/\(name)\ncomponents:\n\(components)\n"
         let path = "\(root)/agents/\(name).yaml"
-        FileManager.default.createFile(atPath: path, contents: Data(config.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(config.utf8))
         agents[name] = try launch(
             Self.agentBinary, ["run", "--config", path], log: "agent-\(name).log")
         try waitUntil("agent \(name) connects") { self.isConnected(name) }
@@ -130,7 +130,7 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        FileManager.default.createFile(atPath: "\(root)/\(log)", contents: nil)
+        _ = FileManager.default.createFile(atPath: "\(root)/\(log)", contents: nil)
         let handle = FileHandle(forWritingAtPath: "\(root)/\(log)")
         handle?.seekToEndOfFile()
         process.standardOutput = handle

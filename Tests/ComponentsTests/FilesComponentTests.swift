@@ -60,10 +60,11 @@ struct FilesComponentTests {
             let source = "\(root)/source"
             try FileManager.default.createDirectory(
                 atPath: "\(source)/a/b", withIntermediateDirectories: true)
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: "\(source)/a/b/data", contents: Data((0..<50_000).map { UInt8($0 % 7) }),
                 attributes: [.posixPermissions: 0o600])
-            FileManager.default.createFile(atPath: "\(source)/skip.tmp", contents: Data("x".utf8))
+            _ = FileManager.default.createFile(
+                atPath: "\(source)/skip.tmp", contents: Data("x".utf8))
             try FileManager.default.createSymbolicLink(
                 atPath: "\(source)/link", withDestinationPath: "a/b/data")
             let component = try FilesComponent(

@@ -54,10 +54,10 @@ struct ClusterTests {
         let tree = "\(cluster.root)/tree"
         try FileManager.default.createDirectory(
             atPath: "\(tree)/sub/deeper", withIntermediateDirectories: true)
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: "\(tree)/a.conf", contents: Data("alpha\n".utf8),
             attributes: [.posixPermissions: 0o640])
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: "\(tree)/sub/deeper/b.bin",
             contents: Data((0..<100_000).map { UInt8($0 % 251) }))
         try FileManager.default.createSymbolicLink(

@@ -19,7 +19,7 @@ struct OfflineCLITests {
 
         init(root: String, password: String = "s3cret-pass") {
             self.root = root
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: "\(root)/password", contents: Data("\(password)\n".utf8))
         }
 
@@ -41,7 +41,7 @@ struct OfflineCLITests {
 
         func write(_ name: String, _ bytes: [UInt8]) -> String {
             let path = "\(root)/\(name)"
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             return path
         }
 
@@ -129,9 +129,8 @@ struct OfflineCLITests {
             let workspace = Workspace(root: root)
             try workspace.initialize()
             let before = workspace.files(under: workspace.repo)
-            let other = Workspace(root: root + "/other-password-dir-unused")
-            _ = other
-            FileManager.default.createFile(atPath: "\(root)/wrong", contents: Data("nope\n".utf8))
+            _ = FileManager.default.createFile(
+                atPath: "\(root)/wrong", contents: Data("nope\n".utf8))
             let dump = workspace.write("dump", [1, 2, 3])
             for command in ["backup", "snapshots", "check", "prune", "stats"] {
                 let arguments =
@@ -292,6 +291,30 @@ struct OfflineCLITests {
                 try workspace.repo("restore", ["latest"], repository: repository).stdout == small)
             #expect(
                 try workspace.repo("check", ["--read-data"], repository: repository).status == 0)
+        }
+    }
+
+    @Test("on a terminal a long backup draws a progress line on stderr; piped output stays clean")
+    func progressOnTerminal() async throws {
+        try await withTemporaryDirectory { root in
+            let workspace = Workspace(root: root)
+            try workspace.initialize()
+            var random = SeededRandom(seed: 9)
+            let dump = workspace.write("dump", random.dumpLikeText(40_000_000))
+            // script(1) gives the command a pseudo-terminal as stdin/stdout/stderr.
+            let command =
+                "ZENTORIA_PASSWORD_FILE=\(workspace.passwordFile) \(Self.binary) repo backup --repo \(workspace.repo) "
+                + "--agent a --component c < \(dump) > \(root)/id"
+            let result = try CommandRunner.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(
+                result.stdoutText.contains("backup: "),
+                "no progress line in \(result.stdoutText.prefix(300))")
+            #expect(result.stdoutText.contains("MB/s"))
+            let id = try String(contentsOfFile: "\(root)/id", encoding: .utf8)
+            #expect(
+                id.trimmingCharacters(in: .whitespacesAndNewlines).count == 64,
+                "stdout holds only the ID")
         }
     }
 

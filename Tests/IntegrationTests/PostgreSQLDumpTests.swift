@@ -55,11 +55,11 @@ struct PostgreSQLDumpTests {
                 ])
             let dumpPath = "\(root)/db.dump"
             let dump = try Self.postgres("pg_dump", ["-Fc", "-Z0", "-d", source])
-            FileManager.default.createFile(atPath: dumpPath, contents: Data(dump.stdout))
+            _ = FileManager.default.createFile(atPath: dumpPath, contents: Data(dump.stdout))
             #expect(dump.stdout.starts(with: Array("PGDMP".utf8)))
 
             let binary = CommandRunner.product("zentoria-coordinator")
-            FileManager.default.createFile(atPath: "\(root)/pw", contents: Data("pw\n".utf8))
+            _ = FileManager.default.createFile(atPath: "\(root)/pw", contents: Data("pw\n".utf8))
             let env = ["ZENTORIA_PASSWORD_FILE": "\(root)/pw"]
             #expect(
                 try CommandRunner.run(

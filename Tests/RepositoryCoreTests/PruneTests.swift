@@ -50,7 +50,7 @@ struct PruneTests {
     @Test("prune refuses while a backup holds its lock")
     func lockConflict() async throws {
         let repository = try await TestRepository.make()
-        try await repository.withLock(.shared, operation: "backup") { _ in
+        _ = try await repository.withLock(.shared, operation: "backup") { _ in
             await #expect(throws: RepositoryError(.locked, "")) { _ = try await repository.prune() }
         }
         _ = try await repository.prune()

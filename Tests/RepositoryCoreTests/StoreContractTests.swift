@@ -30,6 +30,6 @@ struct StoreContractTests {
 
 enum FileManagerHelpers {
     static func write(_ path: String, _ bytes: [UInt8]) {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     }
 }
