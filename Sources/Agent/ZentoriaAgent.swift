@@ -96,7 +96,7 @@ struct RunCommand: AsyncParsableCommand {
                 try configuration.coordinator ?? HostPort(parsing: identity.coordinator)
             let service = AgentService(
                 identity: identity, tls: tls, coordinator: coordinator,
-                components: try configuration.makeComponents(),
+                components: try await configuration.makeComponents(),
                 logger: logger)
             let group = ServiceGroup(
                 services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

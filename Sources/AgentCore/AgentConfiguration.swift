@@ -11,8 +11,10 @@ package import Transport
 /// | `components` | list | required | what this host backs up, see below |
 ///
 /// Each component has `name` and `kind` plus the kind's settings: `postgresql` (`database`,
-/// `host`, `port`, `user`, `password_file`, `bin_dir`), `files` (`path`, `include`,
-/// `exclude`), `command` (`dump`, `restore`, `environment`). Secrets are referenced by file.
+/// `host`, `port`, `user`, `password_file` or `password_env`, `bin_dir`; `database: "*"`
+/// becomes one component `NAME-DB` per database when the agent starts), `postgresql-globals`
+/// (the same connection settings, no `database`), `files` (`path`, `include`, `exclude`),
+/// `command` (`dump`, `restore`, `environment`). Secrets are referenced by file or variable.
 package struct AgentConfiguration: Sendable, Decodable {
     package var stateDirectory: String
     package var coordinator: HostPort?
@@ -48,13 +50,29 @@ package struct AgentConfiguration: Sendable, Decodable {
             throw TransportError(
                 .configuration, "\(path): component '\(spec.name)' is defined twice")
         }
-        _ = try config.makeComponents()
+        for spec in config.components where !spec.isClusterWide { _ = try spec.make() }
         return config
     }
 
-    /// The component adapters.
-    package func makeComponents() throws -> [any Component] {
-        try components.map { try $0.make() }
+    /// The component adapters; `database: "*"` is expanded by asking the server.
+    package func makeComponents() async throws -> [any Component] {
+        var made: [any Component] = []
+        for spec in components {
+            if case .postgresql(let connection) = spec.settings, spec.isClusterWide {
+                for database in try await PostgreSQLComponent.databases(
+                    connection, component: spec.name)
+                {
+                    var one = connection
+                    one.database = database
+                    made.append(
+                        try PostgreSQLComponent(
+                            name: "\(spec.name)-\(database)", configuration: one))
+                }
+            } else {
+                made.append(try spec.make())
+            }
+        }
+        return made
     }
 }
 
@@ -62,6 +80,7 @@ package struct AgentConfiguration: Sendable, Decodable {
 package struct ComponentSpec: Sendable, Decodable {
     package enum Settings: Sendable {
         case postgresql(PostgreSQLComponent.Configuration)
+        case postgresqlGlobals(PostgreSQLComponent.Configuration)
         case files(FilesComponent.Configuration)
         case command(CommandComponent.Configuration)
     }
@@ -74,6 +93,7 @@ package struct ComponentSpec: Sendable, Decodable {
     private enum Keys: String, CodingKey {
         case name, kind, database, host, port, user
         case passwordFile = "password_file"
+        case passwordEnvironment = "password_env"
         case binDirectory = "bin_dir"
         case path, include, exclude, dump, restore, environment
     }
@@ -84,16 +104,23 @@ package struct ComponentSpec: Sendable, Decodable {
         let kind = try c.decode(String.self, forKey: .kind)
         let allowed: Set<Keys>
         switch kind {
-        case "postgresql":
-            allowed = [.name, .kind, .database, .host, .port, .user, .passwordFile, .binDirectory]
-            settings = .postgresql(
-                .init(
-                    database: try c.decode(String.self, forKey: .database),
-                    host: try c.decodeIfPresent(String.self, forKey: .host),
-                    port: try c.decodeIfPresent(Int.self, forKey: .port),
-                    user: try c.decodeIfPresent(String.self, forKey: .user),
-                    passwordFile: try c.decodeIfPresent(String.self, forKey: .passwordFile),
-                    binDirectory: try c.decodeIfPresent(String.self, forKey: .binDirectory)))
+        case "postgresql", "postgresql-globals":
+            allowed = [
+                .name, .kind, .database, .host, .port, .user, .passwordFile, .passwordEnvironment,
+                .binDirectory,
+            ]
+            let connection = PostgreSQLComponent.Configuration(
+                database: kind == "postgresql"
+                    ? try c.decode(String.self, forKey: .database) : "postgres",
+                host: try c.decodeIfPresent(String.self, forKey: .host),
+                port: try c.decodeIfPresent(Int.self, forKey: .port),
+                user: try c.decodeIfPresent(String.self, forKey: .user),
+                passwordFile: try c.decodeIfPresent(String.self, forKey: .passwordFile),
+                passwordEnvironment: try c.decodeIfPresent(
+                    String.self, forKey: .passwordEnvironment),
+                binDirectory: try c.decodeIfPresent(String.self, forKey: .binDirectory))
+            settings =
+                kind == "postgresql" ? .postgresql(connection) : .postgresqlGlobals(connection)
         case "files":
             allowed = [.name, .kind, .path, .include, .exclude]
             settings = .files(
@@ -112,7 +139,9 @@ package struct ComponentSpec: Sendable, Decodable {
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: c,
-                debugDescription: "unknown component kind '\(kind)' (postgresql, files, command)")
+                debugDescription:
+                    "unknown component kind '\(kind)' (postgresql, postgresql-globals, files, command)"
+            )
         }
         if let unknown = c.allKeys.first(where: { !allowed.contains($0) }) {
             throw DecodingError.dataCorruptedError(
@@ -121,9 +150,16 @@ package struct ComponentSpec: Sendable, Decodable {
         }
     }
 
+    /// `database: "*"`: one component per database of the cluster.
+    package var isClusterWide: Bool {
+        if case .postgresql(let connection) = settings { return connection.database == "*" }
+        return false
+    }
+
     package var kind: String {
         switch settings {
         case .postgresql: "postgresql"
+        case .postgresqlGlobals: "postgresql-globals"
         case .files: "files"
         case .command: "command"
         }
@@ -133,6 +169,8 @@ package struct ComponentSpec: Sendable, Decodable {
         switch settings {
         case .postgresql(let configuration):
             try PostgreSQLComponent(name: name, configuration: configuration)
+        case .postgresqlGlobals(let configuration):
+            PostgreSQLGlobalsComponent(name: name, connection: configuration)
         case .files(let configuration): try FilesComponent(name: name, configuration: configuration)
         case .command(let configuration):
             try CommandComponent(name: name, configuration: configuration)

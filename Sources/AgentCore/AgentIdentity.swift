@@ -107,7 +107,7 @@ package struct AgentIdentity: Sendable, Codable {
     /// A gRPC target for a host:port (IPv4 literal or DNS name).
     static func target(_ endpoint: HostPort) -> any ResolvableTarget {
         if endpoint.ipv4Bytes != nil {
-            let target: ResolvableTargets.IPv4 = .ipv4(host: endpoint.host, port: endpoint.port)
+            let target: ResolvableTargets.IPv4 = .ipv4(address: endpoint.host, port: endpoint.port)
             return target
         }
         let target: ResolvableTargets.DNS = .dns(host: endpoint.host, port: endpoint.port)

@@ -292,4 +292,56 @@ struct ClusterTests {
         let backup = try cluster.admin(["backup", "h1/quick", "--wait"])
         #expect(backup.status == 0, "\(backup.stdoutText) \(cluster.log("coordinator.log"))")
     }
+
+    @Test(
+        "pg_dump of a missing database fails the job with PostgreSQL's message",
+        .enabled(if: postgres, "needs the PostgreSQL that scripts/test.sh starts"))
+    func failingPgDump() async throws {
+        let cluster = try Cluster()
+        defer { cluster.shutdown() }
+        try cluster.startCoordinator()
+        try cluster.enroll("db1")
+        try cluster.startAgent(
+            "db1", components: Self.postgresComponent("pg", database: "zt_does_not_exist"))
+        let backup = try cluster.admin(["backup", "db1/pg", "--wait"])
+        #expect(backup.status == 1)
+        #expect(backup.stdoutText.contains("pg_dump exited with status 1"), "\(backup.stdoutText)")
+        #expect(backup.stdoutText.contains("zt_does_not_exist"), "\(backup.stdoutText)")
+    }
+
+    @Test(
+        "database \"*\" becomes one component per database, and globals carry the roles",
+        .enabled(if: postgres, "needs the PostgreSQL that scripts/test.sh starts"))
+    func wholeCluster() async throws {
+        let cluster = try Cluster()
+        defer { cluster.shutdown() }
+        let database = "zt_cluster_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try PostgreSQLDumpTests.postgres("createdb", [database])
+        defer { _ = try? PostgreSQLDumpTests.postgres("dropdb", ["--if-exists", database]) }
+        let env = ProcessInfo.processInfo.environment
+        try cluster.startCoordinator()
+        try cluster.enroll("db1")
+        let roles = """
+
+              - name: roles
+                kind: postgresql-globals
+                host: \(env["ZENTORIA_TEST_PGHOST"] ?? "")
+                port: \(env["ZENTORIA_TEST_PGPORT"] ?? "5432")
+                user: postgres
+            """
+        try cluster.startAgent(
+            "db1", components: Self.postgresComponent("pg", database: "\"*\"") + roles)
+        let agents = try cluster.admin(["agents", "--json"])
+        #expect(agents.stdoutText.contains("\"pg-\(database)\""), "\(agents.stdoutText)")
+        #expect(agents.stdoutText.contains("\"pg-postgres\""))
+        #expect(try cluster.admin(["backup", "db1/pg-\(database)", "--wait"]).status == 0)
+        let globals = try cluster.admin(["backup", "db1/roles", "--wait", "--json"])
+        #expect(globals.status == 0, "\(globals.stdoutText) \(cluster.log("agent-db1.log"))")
+        let out = "\(cluster.root)/globals.sql"
+        #expect(
+            try cluster.admin(["restore", "latest", "--component", "roles", "--output", out]).status
+                == 0)
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        #expect(text.contains("CREATE ROLE postgres"), "\(text.prefix(500))")
+    }
 }

@@ -11,15 +11,20 @@ package struct PostgreSQLComponent: Component {
         package var user: String?
         /// A file holding the password (never the password itself in the config).
         package var passwordFile: String?
+        /// Or: the environment variable holding it.
+        package var passwordEnvironment: String?
         /// Directory of the PostgreSQL client tools; PATH when absent.
         package var binDirectory: String?
 
         package init(
             database: String, host: String? = nil, port: Int? = nil, user: String? = nil,
-            passwordFile: String? = nil, binDirectory: String? = nil
+            passwordFile: String? = nil, passwordEnvironment: String? = nil,
+            binDirectory: String? = nil
         ) {
             (self.database, self.host, self.port, self.user) = (database, host, port, user)
-            (self.passwordFile, self.binDirectory) = (passwordFile, binDirectory)
+            (self.passwordFile, self.passwordEnvironment, self.binDirectory) = (
+                passwordFile, passwordEnvironment, binDirectory
+            )
         }
     }
 
@@ -99,6 +104,13 @@ package struct PostgreSQLComponent: Component {
     }
 
     private func tool(_ name: String, _ arguments: [String]) throws -> ChildProcess {
+        try Self.tool(name, arguments, configuration, component: self.name)
+    }
+
+    /// A PostgreSQL client tool with the connection settings in its environment.
+    static func tool(
+        _ name: String, _ arguments: [String], _ configuration: Configuration, component: String
+    ) throws -> ChildProcess {
         var environment: [String: String] = [:]
         if let host = configuration.host { environment["PGHOST"] = host }
         if let port = configuration.port { environment["PGPORT"] = String(port) }
@@ -106,12 +118,37 @@ package struct PostgreSQLComponent: Component {
         if let file = configuration.passwordFile {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ComponentError(
-                    .configuration, "component \(self.name): cannot read password file \(file)")
+                    .configuration, "component \(component): cannot read password file \(file)")
             }
-            environment["PGPASSWORD"] = String(decoding: data, as: UTF8.self)
-                .trimmingCharacters(in: .newlines)
+            environment["PGPASSWORD"] = String(decoding: data, as: UTF8.self).trimmingCharacters(
+                in: .newlines)
+        } else if let variable = configuration.passwordEnvironment {
+            guard let value = ProcessInfo.processInfo.environment[variable] else {
+                throw ComponentError(
+                    .configuration,
+                    "component \(component): environment variable \(variable) is not set")
+            }
+            environment["PGPASSWORD"] = value
         }
         let executable = configuration.binDirectory.map { "\($0)/\(name)" } ?? name
         return ChildProcess(executable: executable, arguments: arguments, environment: environment)
+    }
+
+    /// The databases of a cluster that accept connections, templates excluded: what
+    /// `database: "*"` expands to when an agent starts.
+    package static func databases(
+        _ configuration: Configuration, component: String
+    ) async throws -> [String] {
+        var output: [UInt8] = []
+        _ = try await tool(
+            "psql",
+            [
+                "--no-password", "-X", "-At", "-d", "postgres", "-c",
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname",
+            ],
+            configuration, component: component
+        ).run(input: Optional<EmptyInput>.none, output: { output += $0 }, failure: .configuration)
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+            .filter { !$0.isEmpty }
     }
 }
