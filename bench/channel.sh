@@ -40,7 +40,6 @@ fi
 bytes=$(stat -c %s "$dump")
 log "dump: $bytes bytes"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 head -c 24 /dev/urandom | base64 >"$work/password"
 cat >"$work/coordinator.yaml" <<YAML
 listen: 127.0.0.1:$(free_port)

@@ -28,7 +28,6 @@ cleanup() {
 trap cleanup EXIT
 pg_start "$work/postgres"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 agent_port=$(free_port)
 enroll_port=$(free_port)
 head -c 24 /dev/urandom | base64 >"$work/password"

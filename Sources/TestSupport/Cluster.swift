@@ -74,15 +74,24 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
         let token = try admin(["token", "create", "--agent", name])
         guard token.status == 0 else { throw ClusterError("token create failed: \(token.stderr)") }
         let state = "\(root)/agents/\(name)"
-        let result = try CommandRunner.run(
-            Self.agentBinary,
-            [
-                "enroll", "--coordinator", "127.0.0.1:\(enrollPort)", "--token",
-                token.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines),
-                "--ca-fingerprint", fingerprint, "--state-dir", state,
-            ])
+        let result = try runEnroll(
+            token: token.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines),
+            stateDirectory: state)
         guard result.status == 0 else { throw ClusterError("enroll failed: \(result.stderr)") }
         return state
+    }
+
+    /// Runs `zentoria-agent enroll` against this cluster, pinning `fingerprint` (the real CA's
+    /// by default), and returns what it did without judging it.
+    package func runEnroll(
+        token: String, stateDirectory: String, fingerprint: String? = nil
+    ) throws -> CommandResult {
+        try CommandRunner.run(
+            Self.agentBinary,
+            [
+                "enroll", "--coordinator", "127.0.0.1:\(enrollPort)", "--token", token,
+                "--ca-fingerprint", fingerprint ?? self.fingerprint, "--state-dir", stateDirectory,
+            ])
     }
 
     /// Starts `zentoria-agent run` with the given components (YAML list items, already indented).

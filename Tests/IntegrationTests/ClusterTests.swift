@@ -232,30 +232,15 @@ struct ClusterTests {
         // A token is single-use: enrolling twice with one token fails.
         let token = try cluster.admin(["token", "create", "--agent", "h2"]).stdoutText
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let first = try CommandRunner.run(
-            Cluster.agentBinary,
-            [
-                "enroll", "--coordinator", "127.0.0.1:\(cluster.enrollPort)", "--token", token,
-                "--ca-fingerprint", cluster.fingerprint,
-                "--state-dir", "\(cluster.root)/agents/h2",
-            ])
+        let first = try cluster.runEnroll(token: token, stateDirectory: "\(cluster.root)/agents/h2")
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try CommandRunner.run(
-            Cluster.agentBinary,
-            [
-                "enroll", "--coordinator", "127.0.0.1:\(cluster.enrollPort)", "--token", token,
-                "--ca-fingerprint", cluster.fingerprint,
-                "--state-dir", "\(cluster.root)/agents/h2b",
-            ])
+        let second = try cluster.runEnroll(
+            token: token, stateDirectory: "\(cluster.root)/agents/h2b")
         #expect(second.status == 1)
         // A wrong fingerprint is refused before any token is sent.
-        let pinned = try CommandRunner.run(
-            Cluster.agentBinary,
-            [
-                "enroll", "--coordinator", "127.0.0.1:\(cluster.enrollPort)", "--token", "x",
-                "--ca-fingerprint", String(repeating: "ab", count: 32),
-                "--state-dir", "\(cluster.root)/agents/h3",
-            ])
+        let pinned = try cluster.runEnroll(
+            token: "x", stateDirectory: "\(cluster.root)/agents/h3",
+            fingerprint: String(repeating: "ab", count: 32))
         #expect(pinned.status == 1)
     }
 

@@ -32,6 +32,11 @@ ensure_postgres_packages() {
     ensure_packages "$PG_BIN/initdb:postgresql-15" pg_dump:postgresql-client-15
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # Starts a throw-away PostgreSQL cluster in DIR, listening on 127.0.0.1 only, with its socket in
 # DIR. Exports PGHOST, PGPORT, PGUSER for the caller. Stop it with pg_stop DIR.
 pg_start() {
@@ -43,7 +48,7 @@ pg_start() {
         chmod 700 "$dir"
         run=(runuser -u postgres --)
     fi
-    PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PGPORT=$(free_port)
     (cd "$dir" && "${run[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1) \
         || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     (cd "$dir" && "${run[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

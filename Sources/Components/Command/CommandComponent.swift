@@ -30,19 +30,10 @@ package struct CommandComponent: Component {
 
     package func dump(into sink: DumpSink) async throws {
         let command = configuration.dump
-        var produced = 0
-        _ = try await ChildProcess(
+        try await ChildProcess(
             executable: command[0], arguments: Array(command.dropFirst()),
             environment: configuration.environment ?? [:]
-        ).run(
-            input: Optional<EmptyInput>.none,
-            output: { block in
-                produced += block.count
-                try await sink(block)
-            }, failure: .dumpFailed)
-        guard produced > 0 else {
-            throw ComponentError(.dumpFailed, "\(command[0]) produced no output")
-        }
+        ).dump(into: sink)
     }
 
     package func restore<Source: AsyncSequence>(

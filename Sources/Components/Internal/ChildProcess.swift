@@ -90,6 +90,21 @@ struct ChildProcess {
         return Outcome(stderr: text)
     }
 
+    /// Runs a dump tool with empty stdin, streaming its stdout to `sink`; a tool that exits 0
+    /// but writes nothing fails too, so an empty dump never becomes a snapshot.
+    func dump(into sink: DumpSink) async throws {
+        var produced = 0
+        _ = try await run(
+            input: Optional<EmptyInput>.none,
+            output: { block in
+                produced += block.count
+                try await sink(block)
+            }, failure: .dumpFailed)
+        guard produced > 0 else {
+            throw ComponentError(.dumpFailed, "\(executable) produced no output")
+        }
+    }
+
     private static func detail(_ stderr: String) -> String { stderr.isEmpty ? "" : ": \(stderr)" }
 
     /// SIGTERM, then SIGKILL if it is still there a moment later.

@@ -40,17 +40,8 @@ package struct PostgreSQLComponent: Component {
     }
 
     package func dump(into sink: DumpSink) async throws {
-        var produced = 0
-        _ = try await tool(
-            "pg_dump", ["-Fc", "-Z0", "--no-password", "-d", configuration.database]
-        )
-        .run(
-            input: Optional<EmptyInput>.none,
-            output: { block in
-                produced += block.count
-                try await sink(block)
-            }, failure: .dumpFailed)
-        guard produced > 0 else { throw ComponentError(.dumpFailed, "pg_dump produced no output") }
+        try await tool("pg_dump", ["-Fc", "-Z0", "--no-password", "-d", configuration.database])
+            .dump(into: sink)
     }
 
     package func restore<Source: AsyncSequence>(

@@ -13,19 +13,9 @@ package struct PostgreSQLGlobalsComponent: Component {
     }
 
     package func dump(into sink: DumpSink) async throws {
-        var produced = 0
-        _ = try await PostgreSQLComponent.tool(
+        try await PostgreSQLComponent.tool(
             "pg_dumpall", ["--globals-only", "--no-password"], connection, component: name
-        )
-        .run(
-            input: Optional<EmptyInput>.none,
-            output: { block in
-                produced += block.count
-                try await sink(block)
-            }, failure: .dumpFailed)
-        guard produced > 0 else {
-            throw ComponentError(.dumpFailed, "pg_dumpall produced no output")
-        }
+        ).dump(into: sink)
     }
 
     package func restore<Source: AsyncSequence>(

@@ -27,10 +27,9 @@ package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtoc
 
     /// The calling agent, from its verified certificate.
     func agent(of context: ServerContext) throws -> String {
-        guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-            let certificate = posix.peerCertificate, let name = certificate.commonName
-        else {
-            throw RPCError(code: .unauthenticated, message: "a client certificate is required")
+        let certificate = try certificate(of: context)
+        guard let name = certificate.commonName else {
+            throw RPCError(code: .unauthenticated, message: "the client certificate names no agent")
         }
         guard directory.isAllowed(agent: name, certificate: certificate) else {
             throw RPCError(code: .permissionDenied, message: "agent \(name) is revoked or unknown")
