@@ -230,10 +230,17 @@ struct PruneCommand: AsyncParsableCommand {
         help: ArgumentHelp("Repack packs at least this percentage unused.", valueName: "PERCENT"))
     var repackThreshold = 20.0
 
+    @Option(
+        help: ArgumentHelp(
+            "Wait this long for backups running beside prune to end, then delete what they did not need (default: do not wait; the next prune deletes it).",
+            valueName: "SECONDS"))
+    var wait = 0
+
     func validate() throws {
         if !(0...100).contains(repackThreshold) {
             throw ValidationError("--repack-threshold must be 0-100")
         }
+        if wait < 0 { throw ValidationError("--wait must be 0 or more seconds") }
     }
 
     func run() async throws {
@@ -242,7 +249,7 @@ struct PruneCommand: AsyncParsableCommand {
             emit(
                 try await options.tool().prune(
                     path: options.repo, password: password, dryRun: dryRun,
-                    repackThreshold: repackThreshold / 100))
+                    repackThreshold: repackThreshold / 100, waitForWriters: .seconds(wait)))
         }
     }
 }

@@ -259,22 +259,45 @@ package final class Repository: Sendable {
     }
 
     /// Loads every index object. Unreadable ones are returned, not thrown, so callers decide.
+    ///
+    /// Deletion notices are read first (FORMAT.md §10, "Prune"): packs they name are marked,
+    /// so chunks are located elsewhere when possible and never deduplicated against.
     package func loadIndex() async throws -> (
         index: RepositoryIndex, files: [IndexID], unreadable: [Unreadable]
     ) {
+        let pending = try await packsPendingDeletion()
         let (files, unreadable) = try await loadIndexFiles()
         var index = RepositoryIndex()
         for (_, file) in files {
             for pack in file.packs {
-                index.add(pack: pack.id, size: pack.size, entries: pack.entries)
+                index.add(
+                    pack: pack.id, size: pack.size, entries: pack.entries,
+                    isPendingDeletion: pending.contains(pack.id))
             }
         }
         return (index, files.map(\.0), unreadable)
     }
 
     /// Every index object as stored, with the ones that could not be read.
+    ///
+    /// An object that vanishes between listing and reading was replaced by a prune: the
+    /// listing is read again (a few times) rather than report it unreadable.
     func loadIndexFiles() async throws -> (files: [(IndexID, IndexFile)], unreadable: [Unreadable])
     {
+        var attempt = 0
+        while true {
+            let result = try await loadIndexFilesOnce()
+            attempt += 1
+            let vanished = result.unreadable.contains {
+                ($0.error as? StorageError)?.code == .notFound
+            }
+            if !vanished || attempt >= 5 { return result }
+        }
+    }
+
+    private func loadIndexFilesOnce() async throws -> (
+        files: [(IndexID, IndexFile)], unreadable: [Unreadable]
+    ) {
         let names = try await store.list(.index).map(\.name)
         let loaded: [Result<(IndexID, IndexFile), Unreadable>] = try await names.concurrentMap(
             limit: store.maxConcurrentRequests

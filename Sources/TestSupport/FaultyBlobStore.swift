@@ -37,6 +37,15 @@ package final class FaultyBlobStore: BlobStore {
         }
     }
 
+    /// Removes faults that have not fired yet; returns how many there were.
+    @discardableResult
+    package func clearFaults() -> Int {
+        state.withLock { state in
+            defer { state.faults = [] }
+            return state.faults.count
+        }
+    }
+
     /// The next read of an object of `kind` returns one byte flipped.
     package func flipByteOfNextRead(_ kind: ObjectKind) {
         state.withLock { $0.flipNextRead = kind }

@@ -47,10 +47,31 @@ struct PruneTests {
         #expect(try await repository.prune(repackThreshold: 0.01).plan.isEmpty)
     }
 
-    @Test("prune refuses while a backup holds its lock")
-    func lockConflict() async throws {
+    @Test("prune beside a running operation announces, and deletes once the operation ended")
+    func besideRunningOperation() async throws {
         let repository = try await TestRepository.make()
-        _ = try await repository.withLock(.shared, operation: "backup") { _ in
+        var random = SeededRandom(seed: 33)
+        let a = try await TestRepository.backup(repository, random.bytes(2_000_000)).snapshot
+        try await repository.forget([a.id])
+        let before = try await repository.stats().packBytes
+        let first = try await repository.withLock(.shared, operation: "backup") { _ in
+            try await repository.prune()
+        }
+        #expect(!first.plan.remove.isEmpty && first.packsDeleted == 0)
+        #expect(first.followUp == nil, "the holder was still running")
+        #expect(try await repository.stats().packBytes == before)
+        #expect(try await repository.check().isHealthy)
+        let second = try await repository.prune()
+        #expect(second.plan.delete == first.plan.remove)
+        #expect(second.packsDeleted == first.plan.remove.count)
+        #expect(try await repository.stats().packBytes == 0)
+        #expect(try await repository.loadDeletionNotices().isEmpty)
+    }
+
+    @Test("two prunes never run together")
+    func onePruneAtATime() async throws {
+        let repository = try await TestRepository.make()
+        _ = try await repository.withLock(.prune, operation: "prune") { _ in
             await #expect(throws: RepositoryError(.locked, "")) { _ = try await repository.prune() }
         }
         _ = try await repository.prune()
@@ -93,5 +114,16 @@ struct PruneTests {
             records: records, used: used.union([entry(7, 0).id]), stored: stored,
             repackThreshold: 0.4)
         #expect(lost.lostChunks == [entry(7, 0).id], "chunks of a missing pack are reported lost")
+
+        // Announced earlier: pack 1 (ready) holds chunk 1, which only it has: revived.
+        // Pack 2 (ready) holds nothing used: deleted. Pack 3 waits for its holders.
+        let later = PrunePlan.make(
+            records: records, used: used, stored: stored, ready: [pack(1), pack(2), pack(5)],
+            waiting: [pack(3)], repackThreshold: 0.4)
+        #expect(later.revived == [pack(1)])
+        #expect(later.delete == [pack(2), pack(5)])
+        #expect(later.waiting == [pack(3)])
+        #expect(later.toAnnounce.isEmpty && later.keep.isEmpty)
+        #expect(later.lostChunks.isEmpty, "copies in waiting packs are not lost")
     }
 }

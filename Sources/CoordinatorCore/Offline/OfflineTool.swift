@@ -245,13 +245,26 @@ package struct OfflineTool: Sendable {
 
     /// `repo prune`: removes unreferenced data.
     package func prune(
-        path: String, password: [UInt8], dryRun: Bool, repackThreshold: Double
+        path: String, password: [UInt8], dryRun: Bool, repackThreshold: Double,
+        waitForWriters: Duration
     ) async throws -> String {
         let repository = try await open(path, password: password)
-        let report = try await repository.prune(repackThreshold: repackThreshold, dryRun: dryRun)
+        let report = try await repository.prune(
+            repackThreshold: repackThreshold, dryRun: dryRun, waitForWriters: waitForWriters,
+            progress: { step in self.progress.update { "prune: \(step) (\(Int($0)) s)" } })
+        progress.finish()
         if dryRun { return "would \(report.plan)\n" }
-        return
-            "\(report.plan)\nwrote \(report.packsWritten) pack(s), deleted \(report.packsDeleted) pack(s)\n"
+        var text =
+            "\(report.plan)\nwrote \(report.packsWritten) pack(s), deleted \(report.packsDeleted) pack(s) "
+            + "(\(Format.bytes(report.bytesDeleted)))\n"
+        if report.followUp == nil, !report.plan.toAnnounce.isEmpty {
+            text +=
+                "\(report.plan.toAnnounce.count) pack(s) announced for deletion wait for running operations; "
+                + "the next prune after they end deletes them\n"
+        } else if report.packsWaiting > 0 {
+            text += "\(report.packsWaiting) pack(s) still wait for running operations\n"
+        }
+        return text
     }
 
     /// `repo rebuild-index`: a new index from the pack headers alone.

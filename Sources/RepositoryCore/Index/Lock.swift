@@ -8,10 +8,20 @@ import Synchronization
 
 /// Kinds of repository lock (FORMAT.md §9).
 package enum LockMode: String, Codable, Sendable {
-    /// Backup, restore, check, forget: many may run together.
+    /// Backup, restore, check, forget: many may run together, and beside one prune.
     case shared
-    /// Prune: runs alone, so it never deletes data a running backup may reference.
+    /// Prune: one at a time, beside shared holders. It deletes only what was announced
+    /// before every shared holder that might still reference it started (FORMAT.md §10).
+    case prune
+    /// Index rebuild: runs alone.
     case exclusive
+
+    func conflicts(with other: LockMode) -> Bool {
+        switch (self, other) {
+        case (.exclusive, _), (_, .exclusive), (.prune, .prune): true
+        default: false
+        }
+    }
 }
 
 /// A lock object's sealed content.
@@ -21,6 +31,15 @@ struct LockRecord: Codable, Sendable {
     var hostname: String
     var pid: Int32
     var time: Date
+    /// Stays the same across refreshes, so prune can tell when a holder has gone.
+    var holder: String?
+}
+
+/// A live lock as another operation sees it.
+package struct LockHolder: Sendable, Hashable {
+    package var id: String
+    package var mode: LockMode
+    package var operation: String
 }
 
 extension Repository {
@@ -39,7 +58,10 @@ extension Repository {
     package func withLock<T: Sendable>(
         _ mode: LockMode, operation: String, _ body: (LockLease) async throws -> T
     ) async throws -> T {
-        let lease = LockLease(name: try await acquireLock(mode, operation: operation))
+        let holder = RepositoryConfig.randomID()
+        let lease = LockLease(
+            name: try await acquireLock(mode, operation: operation, holder: holder),
+            holder: holder)
         do {
             let result = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -56,19 +78,12 @@ extension Repository {
         }
     }
 
-    private func acquireLock(_ mode: LockMode, operation: String) async throws -> ObjectName {
-        let ours = try await writeLock(mode, operation: operation)
+    private func acquireLock(
+        _ mode: LockMode, operation: String, holder: String
+    ) async throws -> ObjectName {
+        let ours = try await writeLock(mode, operation: operation, holder: holder)
         do {
-            // A lock that vanished between list and read was usually replaced by its refresh:
-            // list again, a few times, rather than overlook its holder.
-            var attempts = 0
-            while try await findConflict(mode, ours: ours) {
-                attempts += 1
-                if attempts >= 5 {
-                    throw RepositoryError(
-                        .locked, "locks keep changing while being read; try again")
-                }
-            }
+            _ = try await liveLocks(conflictingWith: mode, except: ours)
         } catch {
             try? await store.delete(ours)
             throw error
@@ -76,14 +91,28 @@ extension Repository {
         return ours
     }
 
-    /// Throws on a conflicting live lock; returns true when the listing must be read again.
-    private func findConflict(_ mode: LockMode, ours: ObjectName) async throws -> Bool {
+    /// Every live lock other than `ours`.
+    /// - Throws: `.locked` when one conflicts with `mode` or cannot be read.
+    func liveLocks(
+        conflictingWith mode: LockMode, except ours: ObjectName
+    ) async throws -> [LockHolder] {
+        // A lock that vanished between list and read was usually replaced by its refresh:
+        // list again, a few times, rather than overlook its holder.
+        for _ in 0..<5 {
+            if let holders = try await readLiveLocks(mode, ours: ours) { return holders }
+        }
+        throw RepositoryError(.locked, "locks keep changing while being read; try again")
+    }
+
+    /// Throws on a conflicting live lock; returns nil when the listing must be read again.
+    private func readLiveLocks(_ mode: LockMode, ours: ObjectName) async throws -> [LockHolder]? {
+        var holders: [LockHolder] = []
         for info in try await store.list(.locks) where info.name != ours {
             let record: LockRecord
             do {
                 record = try await readLock(info.name)
             } catch let error as StorageError where error.code == .notFound {
-                return true
+                return nil
             } catch {
                 throw RepositoryError(
                     .locked,
@@ -100,20 +129,27 @@ extension Repository {
                 try? await store.delete(info.name)
                 continue
             }
-            if mode == .exclusive || record.mode == .exclusive {
+            if mode.conflicts(with: record.mode) {
                 throw RepositoryError(
                     .locked,
                     "repository is locked (\(record.mode.rawValue)) by \(record.operation) on \(record.hostname) "
                         + "pid \(record.pid) since \(Timestamp.format(record.time))")
             }
+            // A lock without a holder ID (none is written so) stands for itself.
+            holders.append(
+                LockHolder(
+                    id: record.holder ?? info.name.name, mode: record.mode,
+                    operation: record.operation))
         }
-        return false
+        return holders
     }
 
-    private func writeLock(_ mode: LockMode, operation: String) async throws -> ObjectName {
+    private func writeLock(
+        _ mode: LockMode, operation: String, holder: String
+    ) async throws -> ObjectName {
         let record = LockRecord(
             mode: mode, operation: operation, hostname: Host.name,
-            pid: ProcessInfo.processInfo.processIdentifier, time: Date())
+            pid: ProcessInfo.processInfo.processIdentifier, time: Date(), holder: holder)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         let sealed = try sealObject(.locks, Array(try encoder.encode(record)))
@@ -133,7 +169,7 @@ extension Repository {
         while true {
             try await Task.sleep(for: Self.lockRefreshInterval)
             do {
-                let fresh = try await writeLock(mode, operation: operation)
+                let fresh = try await writeLock(mode, operation: operation, holder: lease.holder)
                 try? await store.delete(lease.replace(with: fresh))
                 logger.debug("lock refreshed", metadata: ["lock.name": "\(fresh.name)"])
             } catch is CancellationError {
@@ -152,8 +188,13 @@ package final class LockLease: Sendable {
         var written: ContinuousClock.Instant
     }
     private let state: Mutex<State>
+    /// The holder ID written into every lock object of this lease.
+    package let holder: String
 
-    init(name: ObjectName) { state = Mutex(State(name: name, written: .now)) }
+    init(name: ObjectName, holder: String) {
+        state = Mutex(State(name: name, written: .now))
+        self.holder = holder
+    }
 
     var current: ObjectName { state.withLock { $0.name } }
 

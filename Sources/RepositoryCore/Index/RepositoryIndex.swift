@@ -19,6 +19,7 @@ package struct RepositoryIndex: Sendable {
     private var packIDs: [PackID] = []
     private var packNumbers: [PackID: UInt32] = [:]
     private var packSizes: [Int] = []
+    private var packIsPendingDeletion: [Bool] = []
     private var slots: [ChunkID: Slot] = [:]
     /// Chunks listed more than once (in several packs): harmless, prune removes the extras.
     package private(set) var duplicateCount = 0
@@ -32,6 +33,13 @@ package struct RepositoryIndex: Sendable {
 
     /// Whether the chunk is stored.
     package func contains(_ id: ChunkID) -> Bool { slots[id] != nil }
+
+    /// Whether a new snapshot may reference the stored chunk: it is stored in a pack that
+    /// prune has not announced for deletion.
+    package func canDeduplicate(_ id: ChunkID) -> Bool {
+        guard let slot = slots[id] else { return false }
+        return !packIsPendingDeletion[Int(slot.pack)]
+    }
 
     /// Where the chunk is stored, if it is.
     package func location(of id: ChunkID) -> BlobLocation? {
@@ -48,14 +56,22 @@ package struct RepositoryIndex: Sendable {
         zip(packIDs, packSizes).map { ($0, $1) }
     }
 
+    /// Whether a deletion notice named the pack when the index was loaded.
+    package func isPendingDeletion(_ pack: PackID) -> Bool {
+        packNumbers[pack].map { packIsPendingDeletion[Int($0)] } ?? false
+    }
+
     /// The expected size of a pack, if indexed.
     package func packSize(_ id: PackID) -> Int? {
         packNumbers[id].map { packSizes[Int($0)] }
     }
 
-    /// Adds a pack and its entries. A chunk stored in several packs is located in the pack with
-    /// the lowest ID, whatever the order of adding (prune keeps that same copy).
-    package mutating func add(pack: PackID, size: Int, entries: [PackEntry]) {
+    /// Adds a pack and its entries. A chunk stored in several packs is located in a pack not
+    /// pending deletion if there is one, and among those in the one with the lowest ID,
+    /// whatever the order of adding (prune keeps that same copy).
+    package mutating func add(
+        pack: PackID, size: Int, entries: [PackEntry], isPendingDeletion: Bool = false
+    ) {
         let number: UInt32
         if let existing = packNumbers[pack] {
             number = existing
@@ -63,6 +79,7 @@ package struct RepositoryIndex: Sendable {
             number = UInt32(packIDs.count)
             packIDs.append(pack)
             packSizes.append(size)
+            packIsPendingDeletion.append(isPendingDeletion)
             packNumbers[pack] = number
         }
         for entry in entries {
@@ -75,7 +92,11 @@ package struct RepositoryIndex: Sendable {
             }
             if existing != slot {
                 duplicateCount += 1
-                if pack < packIDs[Int(existing.pack)] { slots[entry.id] = slot }
+                let other = Int(existing.pack)
+                let ours = (isPendingDeletion ? 1 : 0, pack)
+                if ours < (packIsPendingDeletion[other] ? 1 : 0, packIDs[other]) {
+                    slots[entry.id] = slot
+                }
             }
         }
     }

@@ -102,7 +102,7 @@ extension Repository {
                 inFlight += 1
                 group.addTask {
                     let id = self.keys.chunkID(chunk)
-                    let isNew = !index.contains(id) && sink.claim(id)
+                    let isNew = !index.canDeduplicate(id) && sink.claim(id)
                     if isNew { try await sink.add(id: id, chunk: chunk) }
                     return (sequence, id, isNew)
                 }

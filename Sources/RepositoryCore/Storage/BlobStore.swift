@@ -6,6 +6,8 @@ package enum ObjectKind: String, Sendable, CaseIterable, Hashable {
     case snapshots
     case index
     case data
+    /// Packs prune has announced it will delete (FORMAT.md §10, "Prune").
+    case deletions
 }
 
 /// The name of one object in a store: its kind and a name unique within that kind.
