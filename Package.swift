@@ -41,6 +41,16 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "Catalog",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RepositoryCore",
             dependencies: [
@@ -114,6 +124,7 @@ let package = Package(
         .target(
             name: "CoordinatorCore",
             dependencies: [
+                "Catalog",
                 "Components",
                 "Proto",
                 "RepositoryCore",
@@ -182,6 +193,16 @@ let package = Package(
         .testTarget(
             name: "ComponentsTests",
             dependencies: ["Components", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CatalogTests",
+            dependencies: ["Catalog", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoordinatorCoreTests",
+            dependencies: ["CoordinatorCore", "RepositoryCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -12,6 +12,11 @@ package struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// True with probability `p`.
+    package mutating func chance(_ p: Double) -> Bool {
+        Double.random(in: 0..<1, using: &self) < p
+    }
+
     /// `count` random bytes.
     package mutating func bytes(_ count: Int) -> [UInt8] {
         var result = [UInt8]()

@@ -23,7 +23,7 @@ ensure_packages() {
 # What every build needs.
 ensure_build_packages() {
     command -v swift >/dev/null 2>&1 || die "Swift 6.3 is required (swift not found on PATH)"
-    ensure_packages /usr/include/zstd.h:libzstd-dev pkg-config:pkg-config zstd:zstd python3:python3
+    ensure_packages /usr/include/zstd.h:libzstd-dev /usr/include/sqlite3.h:libsqlite3-dev pkg-config:pkg-config zstd:zstd python3:python3
 }
 
 # PostgreSQL 15 server binaries.

@@ -4,7 +4,7 @@ import GRPCNIOTransportHTTP2
 package import Logging
 import Proto
 package import RepositoryCore
-package import ServiceLifecycle
+import ServiceLifecycle
 import Transport
 import X509
 
