@@ -203,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "CoordinatorCoreTests",
             dependencies: ["CoordinatorCore", "RepositoryCore", "TestSupport"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
     ]
