@@ -12,6 +12,10 @@ package import Transport
 /// | `repository` | path | `<state_dir>/repository` | tier-1 repository directory |
 /// | `password_file` | path | required, secret | repository password |
 /// | `admin_socket` | path | `<state_dir>/admin.sock` | admin API, owner-only |
+/// | `catalog` | path | `<state_dir>/catalog.db` | SQLite catalog (jobs, snapshot cache) |
+///
+/// Schedules and retention: ``PolicyConfiguration`` (`time_zone`, `jobs`, `kinds`,
+/// `components`, `prune`).
 package struct CoordinatorConfiguration: Sendable, Decodable {
     package var listen: HostPort
     package var enrollListen: HostPort
@@ -20,6 +24,8 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
     package var repository: String
     package var passwordFile: String
     package var adminSocket: String
+    package var catalog: String
+    package var policies: PolicyConfiguration
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -29,17 +35,23 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         case repository
         case passwordFile = "password_file"
         case adminSocket = "admin_socket"
+        case catalog
+        case timeZone = "time_zone"
+        case jobs, kinds, components, prune
     }
 
     package init(
         listen: HostPort, enrollListen: HostPort, serverNames: [String], stateDirectory: String,
-        repository: String? = nil, passwordFile: String, adminSocket: String? = nil
+        repository: String? = nil, passwordFile: String, adminSocket: String? = nil,
+        catalog: String? = nil, policies: PolicyConfiguration = PolicyConfiguration()
     ) {
         (self.listen, self.enrollListen, self.serverNames) = (listen, enrollListen, serverNames)
         self.stateDirectory = stateDirectory
         self.repository = repository ?? "\(stateDirectory)/repository"
         self.passwordFile = passwordFile
         self.adminSocket = adminSocket ?? "\(stateDirectory)/admin.sock"
+        self.catalog = catalog ?? "\(stateDirectory)/catalog.db"
+        self.policies = policies
     }
 
     package init(from decoder: any Decoder) throws {
@@ -56,7 +68,9 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             stateDirectory: state,
             repository: try c.decodeIfPresent(String.self, forKey: .repository),
             passwordFile: try c.decode(String.self, forKey: .passwordFile),
-            adminSocket: try c.decodeIfPresent(String.self, forKey: .adminSocket))
+            adminSocket: try c.decodeIfPresent(String.self, forKey: .adminSocket),
+            catalog: try c.decodeIfPresent(String.self, forKey: .catalog),
+            policies: try PolicyConfiguration(decoding: decoder))
     }
 
     /// Reads and checks a configuration file; every problem is reported with file and line.

@@ -40,26 +40,37 @@ package enum YAMLConfigFile {
         do {
             return try YAMLDecoder().decode(T.self, from: node)
         } catch let error as DecodingError {
-            throw TransportError(.configuration, "\(path): \(describe(error, in: node))")
+            throw TransportError(.configuration, describe(error, in: node, path: path))
         } catch {
             throw TransportError(.configuration, "\(path): \(error)")
         }
     }
 
     /// A decoding error as a sentence naming the setting and, when it can be found, its line.
-    private static func describe(_ error: DecodingError, in root: Node) -> String {
+    private static func describe(_ error: DecodingError, in root: Node, path file: String) -> String
+    {
+        /// `file:line: 'setting'`, with the line of the deepest node the path reaches.
         func location(_ path: [any CodingKey]) -> String {
             var node: Node? = root
+            var line: Int?
             for key in path {
                 if let index = key.intValue {
                     node = node?.sequence?[index]
+                } else if let mapping = node?.mapping,
+                    let entry = mapping.first(where: { $0.key.string == key.stringValue })
+                {
+                    // The key's own line: a value may start on a later one.
+                    line = entry.key.mark?.line ?? line
+                    node = entry.value
+                    continue
                 } else {
-                    node = node?[key.stringValue]
+                    node = nil
                 }
+                line = node?.mark?.line ?? line
             }
             let name = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(
                 separator: ".")
-            return (node?.mark.map { "line \($0.line): " } ?? "") + "'\(name)'"
+            return "\(file):\(line.map(String.init) ?? "?"): '\(name)'"
         }
         switch error {
         case .keyNotFound(let key, let context):
