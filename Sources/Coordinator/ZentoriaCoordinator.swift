@@ -18,7 +18,7 @@ struct ZentoriaCoordinator: AsyncParsableCommand {
             InitServerCommand.self, ServeCommand.self, StatusCommand.self, TokenCommand.self,
             AgentsCommand.self,
             AdminSnapshotsCommand.self, BackupNowCommand.self, RestoreNowCommand.self,
-            RepoCommand.self,
+            PolicyForgetCommand.self, JobsCommand.self, CatalogCommand.self, RepoCommand.self,
         ]
     )
 }

@@ -20,7 +20,8 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
     package static let coordinatorBinary = CommandRunner.product("zentoria-coordinator")
     package static let agentBinary = CommandRunner.product("zentoria-agent")
 
-    package init() throws {
+    /// - Parameter extraConfig: YAML appended to the coordinator's configuration.
+    package init(extraConfig: String = "") throws {
         root =
             FileManager.default.temporaryDirectory.appendingPathComponent(
                 "zentoria-cluster-\(UUID().uuidString)"
@@ -36,7 +37,7 @@ package final class Cluster: @unchecked Sendable {  // used from one test task a
             server_names: [localhost, 127.0.0.1]
             state_dir: \(root)/state
             password_file: \(root)/password
-
+            \(extraConfig)
             """
         _ = FileManager.default.createFile(atPath: configPath, contents: Data(config.utf8))
     }

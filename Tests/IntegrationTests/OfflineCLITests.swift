@@ -251,6 +251,49 @@ struct OfflineCLITests {
         }
     }
 
+    @Test("prune killed with SIGKILL at any moment leaves a repository that checks clean")
+    func killedPrune() async throws {
+        try await withTemporaryDirectory { root in
+            let workspace = Workspace(root: root)
+            try workspace.initialize(["--pack-size", "1", "--chunk-sizes", "16,64,256"])
+            var random = SeededRandom(seed: 41)
+            let kept = random.dumpLikeText(4_000_000)
+            let keptID = try workspace.repo(
+                "backup", ["--agent", "a", "--component", "kept"],
+                input: workspace.write("kept", kept)
+            ).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            for (round, delay) in [0.02, 0.08, 0.2, 0.5, 1.0].enumerated() {
+                // Garbage to prune: a forgotten snapshot sharing half its data with `kept`.
+                var dump = kept
+                dump.replaceSubrange(0..<2_000_000, with: random.bytes(2_000_000))
+                let id = try workspace.repo(
+                    "backup", ["--agent", "a", "--component", "gone"],
+                    input: workspace.write("gone-\(round)", dump)
+                ).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(try workspace.repo("forget", [id]).status == 0)
+                let process = try CommandRunner.start(
+                    Self.binary,
+                    ["repo", "prune", "--repo", workspace.repo, "--repack-threshold", "1"],
+                    environment: ["ZENTORIA_PASSWORD_FILE": workspace.passwordFile])
+                try process.run()
+                try await Task.sleep(for: .seconds(delay))
+                kill(process.processIdentifier, SIGKILL)
+                _ = try CommandRunner.wait(process, launching: false)
+                let check = try workspace.repo("check", ["--read-data"])
+                #expect(check.status == 0, "killed after \(delay) s: \(check.stdoutText)")
+                #expect(
+                    try workspace.repo("restore", [keptID]).stdout == kept,
+                    "killed after \(delay) s")
+            }
+            let prune = try workspace.repo("prune", ["--repack-threshold", "1"])
+            #expect(prune.status == 0, "\(prune.stderr)")
+            #expect(try workspace.repo("check", ["--read-data"]).status == 0)
+            let stats = try Self.json(try workspace.repo("stats", ["--json"]))
+            #expect(stats["snapshots"] as? Int == 1)
+            #expect(try workspace.repo("restore", [keptID]).stdout == kept)
+        }
+    }
+
     @Test("a backup that fills the disk fails cleanly; prune reclaims; the next backup works")
     func fullDisk() async throws {
         try await withTemporaryDirectory { root in

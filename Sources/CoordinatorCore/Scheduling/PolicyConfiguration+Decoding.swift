@@ -50,7 +50,7 @@ extension ConfigContainer {
     func duration(_ key: String) throws -> Duration? {
         guard contains(ConfigKey(key)) else { return nil }
         let text = try decode(String.self, forKey: ConfigKey(key))
-        guard let duration = JobDuration.parse(text) else {
+        guard let duration = JobDurationText.parse(text) else {
             throw problem(
                 key,
                 "'\(text)' is not a duration; write a number and a unit: 90s, 5min, 2h or 1d")
@@ -79,8 +79,8 @@ extension ConfigContainer {
 }
 
 /// Durations of jobs: `90s`, `5min`, `2h`, `1d` (no `m`: in retention rules it means months).
-enum JobDuration {
-    static func parse(_ text: String) -> Duration? {
+package enum JobDurationText {
+    package static func parse(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("min", 60), ("s", 1), ("h", 3600), ("d", 86_400)]
         for (unit, seconds) in units where text.hasSuffix(unit) {
             guard let value = Int64(text.dropLast(unit.count)), value >= 0 else { return nil }

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -26,6 +27,10 @@ package struct CoordinatorServer: Service {
         let directory = try AgentDirectory(path: files.agents)
         let tokens = try TokenStore(path: files.tokens)
         let hub = SessionHub()
+        let catalog = try Catalog.open(at: config.catalog)
+        let scheduler = BackupScheduler(
+            policies: config.policies, hub: hub, directory: directory, catalog: catalog,
+            repository: repository, logger: logger)
 
         let verifier = PeerVerification.agentCertificates(ca: authority.certificate) {
             agent, certificate in
@@ -65,6 +70,7 @@ package struct CoordinatorServer: Service {
                 for server in [agentServer, enrollServer, adminServer] {
                     group.addTask { try await server.serve() }
                 }
+                group.addTask { try await scheduler.run() }
                 // The admin socket is owner-only: the state directory is 0700 and so is the socket.
                 group.addTask {
                     if let address = try await adminServer.listeningAddress,

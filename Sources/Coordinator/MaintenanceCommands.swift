@@ -1,0 +1,113 @@
+import ArgumentParser
+import CoordinatorCore
+import Foundation
+
+/// The configuration file the maintenance commands read.
+struct ConfigOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Coordinator configuration (YAML).", valueName: "FILE"))
+    var config = "/etc/zentoria/coordinator.yaml"
+
+    @Flag(name: [.short, .long], help: "Log debug details.")
+    var verbose = false
+
+    func tool() throws -> MaintenanceTool {
+        MaintenanceTool(
+            configuration: try CoordinatorConfiguration.load(path: config),
+            logger: coordinatorLogger(verbose: verbose))
+    }
+}
+
+struct PolicyForgetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forget",
+        abstract: "Apply each component's retention policy from the configuration.",
+        discussion: """
+            Snapshots are grouped by agent and component; each group is planned under its policy \
+            (restic's keep rules) and every kept snapshot is listed with the rules that keep it. \
+            Forgotten snapshots' data is freed by the next prune.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Print the plan without forgetting anything.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Only this component.", valueName: "AGENT/COMPONENT"))
+    var component: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let component, component.split(separator: "/").count != 2 {
+            throw ValidationError("--component wants AGENT/COMPONENT, e.g. db/postgresql-app")
+        }
+    }
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            let key = component.map {
+                let parts = $0.split(separator: "/").map(String.init)
+                return ComponentKey(agent: parts[0], component: parts[1])
+            }
+            emit(try await options.tool().forget(dryRun: dryRun, component: key, json: json))
+        }
+    }
+}
+
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "Show the job history from the catalog, newest first.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Only failed jobs.")
+    var failed = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Only jobs scheduled within this long before now: 90s, 30min, 12h, 7d.",
+            valueName: "DURATION"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("At most this many jobs.", valueName: "N"))
+    var limit: Int?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let since, JobDurationText.parse(since) == nil {
+            throw ValidationError("--since wants a duration such as 90s, 30min, 12h or 7d")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            emit(
+                try options.tool().jobs(
+                    failedOnly: failed, since: since.flatMap(JobDurationText.parse), limit: limit,
+                    json: json))
+        }
+    }
+}
+
+struct CatalogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog", abstract: "The coordinator's SQLite catalog.",
+        subcommands: [CatalogRebuildCommand.self])
+}
+
+struct CatalogRebuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Refill the catalog's snapshots, agents and components from the repository.",
+        discussion: "Losing the catalog loses only job history; this brings the rest back.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run { emit(try await options.tool().rebuildCatalog()) }
+    }
+}

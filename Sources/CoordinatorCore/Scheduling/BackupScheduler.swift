@@ -1,0 +1,242 @@
+package import Catalog
+import Foundation
+package import Logging
+package import RepositoryCore
+import ServiceLifecycle
+
+/// Runs the ``ScheduleBook``'s decisions: starts backups on agents through the session hub,
+/// applies each component's retention after a backup, runs prune on its schedule, and
+/// records every job in the catalog. Thin by design: every decision is the book's.
+package struct BackupScheduler: Service {
+    let policies: PolicyConfiguration
+    let hub: SessionHub
+    let directory: AgentDirectory
+    let catalog: Catalog
+    let repository: Repository
+    let logger: Logger
+    /// How often the book is advanced; fire times are minutes apart, so a second is plenty.
+    let tick: Duration
+
+    package init(
+        policies: PolicyConfiguration, hub: SessionHub, directory: AgentDirectory,
+        catalog: Catalog, repository: Repository, logger: Logger, tick: Duration = .seconds(1)
+    ) {
+        (self.policies, self.hub, self.directory, self.catalog) = (
+            policies, hub, directory, catalog
+        )
+        (self.repository, self.logger, self.tick) = (repository, logger, tick)
+    }
+
+    /// The book and what the catalog calls its jobs, behind one actor.
+    private actor State {
+        var book: ScheduleBook
+        var catalogIDs: [Int: JobID] = [:]
+        var recordedAgents = Set<String>()
+        var deferred: [ScheduleBook.Action] = []
+
+        init(limits: ConcurrencyLimits) { book = ScheduleBook(limits: limits) }
+
+        func add(_ schedule: ComponentSchedule, now: Date, last: Date?) -> [ScheduleBook.Action] {
+            book.add(schedule, now: now, lastScheduled: last)
+        }
+        func advance(_ now: Date, connected: Set<String>) -> [ScheduleBook.Action] {
+            defer { deferred = [] }
+            return deferred + book.advance(to: now, isConnected: { connected.contains($0) })
+        }
+        func finish(_ id: Int, succeeded: Bool) {
+            deferred += book.finish(id, succeeded: succeeded, at: Date())
+        }
+        func setCatalogID(_ id: JobID, for job: Int) { catalogIDs[job] = id }
+        func catalogID(_ job: Int) -> JobID? { catalogIDs[job] }
+        func markRecorded(_ agent: String) -> Bool { recordedAgents.insert(agent).inserted }
+    }
+
+    package func run() async throws {
+        let interrupted = try catalog.markInterruptedJobs(at: Date())
+        if interrupted > 0 {
+            logger.info("jobs interrupted by the last stop", metadata: ["jobs": "\(interrupted)"])
+        }
+        do {
+            // Stop planning at shutdown; running jobs end with the sessions.
+            try await cancelWhenGracefulShutdown { try await loop() }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
+        let state = State(limits: policies.limits)
+        var nextPrune = policies.pruneSchedule.nextFire(after: Date(), in: policies.timeZone)
+        try await withThrowingDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let now = Date()
+                var actions: [ScheduleBook.Action] = []
+                for record in directory.all where !record.revoked {
+                    if await state.markRecorded(record.name) {
+                        try catalog.recordAgent(name: record.name, seenAt: now)
+                    }
+                    for component in record.components {
+                        let key = ComponentKey(agent: record.name, component: component.name)
+                        guard let schedule = policies.schedule(for: key, kind: component.kind)
+                        else { continue }
+                        try catalog.upsertComponent(
+                            agent: record.name, name: component.name, kind: component.kind)
+                        let last = try catalog.lastJob(
+                            agent: record.name, component: component.name, kind: .backup)
+                        actions += await state.add(schedule, now: now, last: last?.scheduledFor)
+                    }
+                }
+                actions += await state.advance(now, connected: await hub.connectedAgents)
+                for action in actions {
+                    try await handle(action, state: state, group: &group)
+                }
+                if let due = nextPrune, due <= now {
+                    nextPrune = policies.pruneSchedule.nextFire(after: now, in: policies.timeZone)
+                    group.addTask { await self.prune(scheduledFor: due) }
+                }
+                try await Task.sleep(for: tick)
+            }
+        }
+    }
+
+    private func handle(
+        _ action: ScheduleBook.Action, state: State,
+        group: inout ThrowingDiscardingTaskGroup<any Error>
+    ) async throws {
+        let now = Date()
+        switch action {
+        case .queue(let job):
+            let id = try catalog.insertJob(
+                agent: job.key.agent, component: job.key.component, kind: .backup,
+                trigger: Self.trigger(job.trigger), scheduledFor: job.scheduledFor,
+                attempt: job.attempt)
+            await state.setCatalogID(id, for: job.id)
+        case .start(let job):
+            guard let id = await state.catalogID(job.id) else { return }
+            try catalog.startJob(id, at: now)
+            group.addTask {
+                let succeeded = await self.backup(job, catalogID: id)
+                await state.finish(job.id, succeeded: succeeded)
+            }
+        case .skip(let key, let scheduledFor, let reason):
+            let id = try catalog.insertJob(
+                agent: key.agent, component: key.component, kind: .backup, trigger: .schedule,
+                scheduledFor: scheduledFor)
+            try catalog.finishJob(id, as: .skipped, at: now, error: reason)
+            logger.info(
+                "scheduled backup skipped",
+                metadata: ["component": "\(key)", "reason": "\(reason)"])
+        case .fail(let job, let reason), .cancel(let job, let reason):
+            if let id = await state.catalogID(job.id) {
+                try? catalog.finishJob(id, as: .failed, at: now, error: reason)
+            }
+            logger.warning(
+                "scheduled backup failed",
+                metadata: ["component": "\(job.key)", "error": "\(reason)"])
+        }
+    }
+
+    private static func trigger(_ trigger: ScheduleBook.Trigger) -> JobRecord.Trigger {
+        switch trigger {
+        case .schedule: .schedule
+        case .catchup: .catchup
+        case .retry: .retry
+        case .manual: .manual
+        }
+    }
+
+    /// Runs one backup on its agent to the end, records it, then applies retention.
+    private func backup(_ job: ScheduleBook.Job, catalogID: JobID) async -> Bool {
+        var logger = self.logger
+        logger[metadataKey: "component"] = "\(job.key)"
+        do {
+            let started = try await hub.start(
+                .backup, agent: job.key.agent, component: job.key.component)
+            var last = started
+            for await update in await hub.watch(started.id) { last = update }
+            guard last.state == .succeeded else {
+                try? catalog.finishJob(
+                    catalogID, as: .failed, at: Date(), bytesRead: Int64(last.bytes),
+                    error: last.error.isEmpty ? "the backup did not finish" : last.error)
+                logger.warning("scheduled backup failed", metadata: ["error": "\(last.error)"])
+                return false
+            }
+            let snapshot = try await repository.loadSnapshot(
+                SnapshotID(Digest256(hex: last.snapshotCreated)!))
+            try? catalog.finishJob(
+                catalogID, as: .succeeded, at: Date(), bytesRead: Int64(snapshot.size),
+                bytesAdded: Int64(snapshot.bytesAdded), snapshotID: snapshot.id.description)
+            try? catalog.upsertSnapshot(
+                CatalogSnapshot(
+                    id: snapshot.id.description, agent: snapshot.agent,
+                    component: snapshot.component, kind: snapshot.kind,
+                    startTime: snapshot.startTime, endTime: snapshot.endTime,
+                    size: Int64(snapshot.size), bytesAdded: Int64(snapshot.bytesAdded),
+                    tags: snapshot.tags))
+            logger.info(
+                "scheduled backup stored",
+                metadata: [
+                    "snapshot.id": "\(snapshot.id)", "bytes.added": "\(snapshot.bytesAdded)",
+                ])
+            await applyRetention(job.key)
+            return true
+        } catch {
+            try? catalog.finishJob(catalogID, as: .failed, at: Date(), error: "\(error)")
+            logger.warning("scheduled backup failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Forgets what the component's retention policy no longer keeps (a `forget` job).
+    private func applyRetention(_ key: ComponentKey) async {
+        let id = try? catalog.insertJob(
+            agent: key.agent, component: key.component, kind: .forget, trigger: .schedule,
+            scheduledFor: Date())
+        if let id { try? catalog.startJob(id, at: Date()) }
+        do {
+            let (snapshots, _) = try await repository.loadSnapshots()
+            let plans = policies.retention(for: snapshots, only: key)
+            let forgotten = try await repository.apply(plans)
+            _ = try? catalog.removeSnapshots(
+                ids: plans.flatMap { $0.plan.forget.map(\.id) }, tier: "local")
+            if let id { try? catalog.finishJob(id, as: .succeeded, at: Date()) }
+            if forgotten > 0 {
+                logger.info(
+                    "retention applied",
+                    metadata: ["component": "\(key)", "forgotten": "\(forgotten)"])
+            }
+        } catch {
+            if let id { try? catalog.finishJob(id, as: .failed, at: Date(), error: "\(error)") }
+            logger.warning(
+                "retention failed", metadata: ["component": "\(key)", "error": "\(error)"])
+        }
+    }
+
+    /// Prune, beside running backups; waits up to 15 minutes for them to delete at once.
+    private func prune(scheduledFor: Date) async {
+        let agent = "coordinator"
+        try? catalog.recordAgent(name: agent, seenAt: Date())
+        let id = try? catalog.insertJob(
+            agent: agent, component: "repository", kind: .prune, trigger: .schedule,
+            scheduledFor: scheduledFor)
+        if let id { try? catalog.startJob(id, at: Date()) }
+        do {
+            let report = try await repository.prune(
+                repackThreshold: policies.repackThreshold, waitForWriters: .seconds(900))
+            if let id {
+                try? catalog.finishJob(
+                    id, as: .succeeded, at: Date(), bytesAdded: Int64(report.packsWritten))
+            }
+            logger.info(
+                "prune finished",
+                metadata: [
+                    "packs.deleted": "\(report.packsDeleted)",
+                    "bytes.deleted": "\(report.bytesDeleted)",
+                    "packs.waiting": "\(report.packsWaiting)",
+                ])
+        } catch {
+            if let id { try? catalog.finishJob(id, as: .failed, at: Date(), error: "\(error)") }
+            logger.warning("prune failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
