@@ -79,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
                 store: FileSystemBlobStore(root: configuration.repository), password: password,
                 logger: logger)
             let server = CoordinatorServer(
-                config: configuration, repository: repository, logger: logger)
+                config: configuration, configPath: config, repository: repository, logger: logger)
             let group = ServiceGroup(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()

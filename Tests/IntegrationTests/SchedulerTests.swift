@@ -78,6 +78,37 @@ struct SchedulerTests {
         #expect(try Self.jobs(cluster).isEmpty, "job history is not in the repository")
     }
 
+    @Test("overrides for an agent that is not enrolled or a component it did not announce are refused")
+    func refusesUnknownComponents() async throws {
+        let cluster = try Cluster()
+        defer { cluster.shutdown() }
+        let tree = "\(cluster.root)/notes"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try cluster.startCoordinator()
+        try cluster.enroll("files")
+        try cluster.startAgent(
+            "files", components: "  - name: notes\n    kind: files\n    path: \(tree)\n")
+        try cluster.waitUntil("the agent connects") { cluster.isConnected("files") }
+        cluster.stopCoordinator()
+        let original = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
+        try (original + "components:\n  files/notez:\n    retries: 1\n  ghost/db:\n    retries: 1\n")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        let serve = try CommandRunner.run(
+            Cluster.coordinatorBinary, ["serve", "--config", cluster.configPath])
+        #expect(serve.status == 1)
+        #expect(
+            serve.stderr.contains(
+                "coordinator.yaml:7: 'components.files/notez': agent 'files' has no component 'notez' (it announced: notes)"
+            ), "\(serve.stderr)")
+        #expect(
+            serve.stderr.contains("coordinator.yaml:9: 'components.ghost/db': agent 'ghost' is not enrolled"),
+            "\(serve.stderr)")
+        // Fixed, it starts.
+        try (original + "components:\n  files/notes:\n    retries: 1\n")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        try cluster.startCoordinator(initialize: false)
+    }
+
     @Test("a coordinator configuration with a bad schedule is refused before anything starts")
     func refusesBadConfiguration() async throws {
         let cluster = try Cluster(

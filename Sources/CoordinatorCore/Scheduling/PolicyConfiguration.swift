@@ -59,6 +59,31 @@ package struct PolicyConfiguration: Sendable {
         return policy
     }
 
+    /// Overrides naming an agent (`agent/component`) that is not enrolled, or a component
+    /// that agent did not announce: one message per override.
+    package func unknownComponents(
+        agents: [String: [String]]
+    ) -> [(key: String, problem: String)] {
+        var problems: [(String, String)] = []
+        for name in overrides.keys.sorted() {
+            let parts = name.split(separator: "/").map(String.init)
+            guard parts.count == 2, parts[0] != "*" else { continue }
+            guard let components = agents[parts[0]] else {
+                problems.append((name, "agent '\(parts[0])' is not enrolled"))
+                continue
+            }
+            // An agent that never connected has announced nothing yet: nothing to compare.
+            if !components.isEmpty, !components.contains(parts[1]) {
+                problems.append(
+                    (
+                        name,
+                        "agent '\(parts[0])' has no component '\(parts[1])' (it announced: \(components.sorted().joined(separator: ", ")))"
+                    ))
+            }
+        }
+        return problems
+    }
+
     /// The schedule of one component, or nil when it has no cron expression.
     package func schedule(for key: ComponentKey, kind: String) -> ComponentSchedule? {
         let policy = policy(for: key, kind: kind)

@@ -73,6 +73,24 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             policies: try PolicyConfiguration(decoding: decoder))
     }
 
+    /// Refuses component overrides for agents that are not enrolled or components they did not
+    /// announce, naming the file and line of each.
+    package func checkComponents(
+        against directory: AgentDirectory, path: String
+    ) throws {
+        var agents: [String: [String]] = [:]
+        for record in directory.all where !record.revoked {
+            agents[record.name] = record.components.map(\.name)
+        }
+        let problems = policies.unknownComponents(agents: agents).map { key, problem in
+            let line = YAMLConfigFile.line(of: ["components", key], in: path)
+            return "\(path):\(line.map(String.init) ?? "?"): 'components.\(key)': \(problem)"
+        }
+        guard problems.isEmpty else {
+            throw TransportError(.configuration, problems.joined(separator: "\n"))
+        }
+    }
+
     /// Reads and checks a configuration file; every problem is reported with file and line.
     package static func load(path: String) throws -> CoordinatorConfiguration {
         let config = try YAMLConfigFile.load(

@@ -13,11 +13,18 @@ import X509
 /// and the admin socket, as one service that shuts down gracefully.
 package struct CoordinatorServer: Service {
     let config: CoordinatorConfiguration
+    let configPath: String?
     let repository: Repository
     let logger: Logger
 
-    package init(config: CoordinatorConfiguration, repository: Repository, logger: Logger) {
-        (self.config, self.repository, self.logger) = (config, repository, logger)
+    /// - Parameter configPath: the file `config` came from, for locating its problems.
+    package init(
+        config: CoordinatorConfiguration, configPath: String? = nil, repository: Repository,
+        logger: Logger
+    ) {
+        (self.config, self.configPath, self.repository, self.logger) = (
+            config, configPath, repository, logger
+        )
     }
 
     package func run() async throws {
@@ -25,6 +32,7 @@ package struct CoordinatorServer: Service {
         let authority = try files.loadAuthority()
         let identity = try files.loadServerIdentity()
         let directory = try AgentDirectory(path: files.agents)
+        if let configPath { try config.checkComponents(against: directory, path: configPath) }
         let tokens = try TokenStore(path: files.tokens)
         let hub = SessionHub()
         let catalog = try Catalog.open(at: config.catalog)

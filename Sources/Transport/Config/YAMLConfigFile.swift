@@ -46,6 +46,23 @@ package enum YAMLConfigFile {
         }
     }
 
+    /// The line of the setting at `keys` (mapping keys from the top), if the file has it.
+    package static func line(of keys: [String], in path: String) -> Int? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let root = try? Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+        else { return nil }
+        var node: Node? = root
+        var line: Int?
+        for key in keys {
+            guard let entry = node?.mapping?.first(where: { $0.key.string == key }) else {
+                return line
+            }
+            line = entry.key.mark?.line
+            node = entry.value
+        }
+        return line
+    }
+
     /// A decoding error as a sentence naming the setting and, when it can be found, its line.
     private static func describe(_ error: DecodingError, in root: Node, path file: String) -> String
     {
