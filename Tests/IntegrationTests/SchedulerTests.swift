@@ -78,7 +78,43 @@ struct SchedulerTests {
         #expect(try Self.jobs(cluster).isEmpty, "job history is not in the repository")
     }
 
-    @Test("overrides for an agent that is not enrolled or a component it did not announce are refused")
+    @Test(
+        "a scheduled job that passes its timeout is cancelled, fails with that reason and stores nothing"
+    )
+    func timeout() async throws {
+        let cluster = try Cluster(
+            extraConfig: """
+                components:
+                  endless:
+                    schedule: "* * * * *"
+                    random_delay: 0s
+                    timeout: 5s
+                    retries: 0
+                """)
+        defer { cluster.shutdown() }
+        try cluster.startCoordinator()
+        try cluster.enroll("h1")
+        try cluster.startAgent(
+            "h1",
+            components: """
+                  - name: endless
+                    kind: command
+                    dump: ["sh", "-c", "while true; do head -c 2000000 /dev/urandom; sleep 0.2; done"]
+                """)
+        try cluster.waitUntil("the scheduled job times out", seconds: 120) {
+            ((try? Self.jobs(cluster, ["--failed"])) ?? []).contains {
+                ($0["error"] as? String)?.hasPrefix("timed out after 5") == true
+            }
+        }
+        let snapshots = try cluster.admin(["snapshots", "--json"])
+        #expect(snapshots.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        let status = try cluster.admin(["status"])
+        #expect(status.status == 0)
+    }
+
+    @Test(
+        "overrides for an agent that is not enrolled or a component it did not announce are refused"
+    )
     func refusesUnknownComponents() async throws {
         let cluster = try Cluster()
         defer { cluster.shutdown() }
@@ -91,7 +127,8 @@ struct SchedulerTests {
         try cluster.waitUntil("the agent connects") { cluster.isConnected("files") }
         cluster.stopCoordinator()
         let original = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
-        try (original + "components:\n  files/notez:\n    retries: 1\n  ghost/db:\n    retries: 1\n")
+        try
+            (original + "components:\n  files/notez:\n    retries: 1\n  ghost/db:\n    retries: 1\n")
             .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
         let serve = try CommandRunner.run(
             Cluster.coordinatorBinary, ["serve", "--config", cluster.configPath])
@@ -101,7 +138,8 @@ struct SchedulerTests {
                 "coordinator.yaml:7: 'components.files/notez': agent 'files' has no component 'notez' (it announced: notes)"
             ), "\(serve.stderr)")
         #expect(
-            serve.stderr.contains("coordinator.yaml:9: 'components.ghost/db': agent 'ghost' is not enrolled"),
+            serve.stderr.contains(
+                "coordinator.yaml:9: 'components.ghost/db': agent 'ghost' is not enrolled"),
             "\(serve.stderr)")
         // Fixed, it starts.
         try (original + "components:\n  files/notes:\n    retries: 1\n")

@@ -31,6 +31,8 @@ package struct BackupScheduler: Service {
     private actor State {
         var book: ScheduleBook
         var catalogIDs: [Int: JobID] = [:]
+        /// Session-hub job IDs of running scheduled jobs, to cancel them at their deadline.
+        var hubIDs: [Int: String] = [:]
         var recordedAgents = Set<String>()
         var deferred: [ScheduleBook.Action] = []
 
@@ -47,6 +49,8 @@ package struct BackupScheduler: Service {
             deferred += book.finish(id, succeeded: succeeded, at: Date())
         }
         func setCatalogID(_ id: JobID, for job: Int) { catalogIDs[job] = id }
+        func setHubID(_ id: String?, for job: Int) { hubIDs[job] = id }
+        func hubID(_ job: Int) -> String? { hubIDs[job] }
         func catalogID(_ job: Int) -> JobID? { catalogIDs[job] }
         func markRecorded(_ agent: String) -> Bool { recordedAgents.insert(agent).inserted }
     }
@@ -115,7 +119,8 @@ package struct BackupScheduler: Service {
             guard let id = await state.catalogID(job.id) else { return }
             try catalog.startJob(id, at: now)
             group.addTask {
-                let succeeded = await self.backup(job, catalogID: id)
+                let succeeded = await self.backup(job, catalogID: id, state: state)
+                await state.setHubID(nil, for: job.id)
                 await state.finish(job.id, succeeded: succeeded)
             }
         case .skip(let key, let scheduledFor, let reason):
@@ -127,6 +132,7 @@ package struct BackupScheduler: Service {
                 "scheduled backup skipped",
                 metadata: ["component": "\(key)", "reason": "\(reason)"])
         case .fail(let job, let reason), .cancel(let job, let reason):
+            if let hubID = await state.hubID(job.id) { await hub.cancel(hubID, reason: reason) }
             if let id = await state.catalogID(job.id) {
                 try? catalog.finishJob(id, as: .failed, at: now, error: reason)
             }
@@ -146,12 +152,13 @@ package struct BackupScheduler: Service {
     }
 
     /// Runs one backup on its agent to the end, records it, then applies retention.
-    private func backup(_ job: ScheduleBook.Job, catalogID: JobID) async -> Bool {
+    private func backup(_ job: ScheduleBook.Job, catalogID: JobID, state: State) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "component"] = "\(job.key)"
         do {
             let started = try await hub.start(
                 .backup, agent: job.key.agent, component: job.key.component)
+            await state.setHubID(started.id, for: job.id)
             var last = started
             for await update in await hub.watch(started.id) { last = update }
             guard last.state == .succeeded else {

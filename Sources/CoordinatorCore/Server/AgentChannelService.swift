@@ -130,7 +130,17 @@ package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtoc
         let kind =
             directory.record(agent)?.components.first { $0.name == job.component }?.kind
             ?? header.kind
-        let dump = UploadedDump(messages: messages)
+        let hub = self.hub
+        let jobID = job.id
+        let dump = UploadedDump(
+            messages: messages,
+            stopReason: {
+                // A job cancelled meanwhile (its deadline passed) stores nothing.
+                guard let current = await hub.job(jobID), current.state != .running else {
+                    return nil
+                }
+                return current.error.isEmpty ? "the job was cancelled" : current.error
+            })
         do {
             let result = try await repository.backup(
                 dump,
@@ -208,14 +218,18 @@ struct UploadedDump: AsyncSequence {
     struct UploadFailure: Error { var message: String }
 
     let messages: RPCAsyncSequence<Zentoria_V1_UploadRequest, any Error>.AsyncIterator
+    /// Why the upload must stop now (its job was cancelled), or nil; asked per message.
+    let stopReason: @Sendable () async -> String?
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var messages: RPCAsyncSequence<Zentoria_V1_UploadRequest, any Error>.AsyncIterator
+        let stopReason: @Sendable () async -> String?
         var total: UInt64 = 0
         var isFinished = false
 
         mutating func next() async throws -> [UInt8]? {
             guard !isFinished else { return nil }
+            if let reason = await stopReason() { throw UploadFailure(message: reason) }
             guard let message = try await messages.next() else {
                 throw UploadFailure(
                     message: "the upload ended without its trailer: the dump did not finish")
@@ -242,7 +256,9 @@ struct UploadedDump: AsyncSequence {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(messages: messages) }
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(messages: messages, stopReason: stopReason)
+    }
 }
 
 /// Moves a value that is not Sendable into exactly one child task: nothing else touches it

@@ -162,6 +162,13 @@ package actor SessionHub {
 
     package func job(_ id: String) -> Job? { jobs[id] }
 
+    /// Fails a running job now (its deadline passed): its upload stops at the next message
+    /// and stores nothing; the agent's later report is ignored.
+    package func cancel(_ id: String, reason: String) {
+        guard jobs[id]?.state == .running else { return }
+        finish(id, success: false, error: reason)
+    }
+
     package var runningCount: Int { jobs.values.filter { $0.state == .running }.count }
 
     /// Events of one job until it ends, starting with its current state.
