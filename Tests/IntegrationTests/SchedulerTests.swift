@@ -66,6 +66,11 @@ struct SchedulerTests {
             }
         }
         #expect(try Self.jobs(cluster, ["--failed"]).isEmpty)
+        let manualJobs = try Self.jobs(cluster).filter { $0["trigger"] as? String == "manual" }
+        #expect(manualJobs.count == 1 && manualJobs.first?["state"] as? String == "succeeded")
+        let table = try CommandRunner.run(
+            Cluster.coordinatorBinary, ["jobs", "--config", cluster.configPath, "--since", "1h"])
+        #expect(table.stdoutText.contains("files/notes"), "\(table.stdoutText)")
 
         // The catalog is only history: remove it, rebuild it from the repository.
         cluster.stopCoordinator()

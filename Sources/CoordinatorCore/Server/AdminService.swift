@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 package import GRPCCore
 package import Logging
@@ -128,7 +129,8 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
             switch request.kind {
             case "backup":
                 job = try await hub.start(
-                    .backup, agent: request.agent, component: request.component)
+                    .backup, agent: request.agent, component: request.component,
+                    recordAs: .manual)
             case "restore":
                 let (snapshots, _) = try await repository.loadSnapshots()
                 let snapshot = try SnapshotSelector(request.snapshot).resolve(in: snapshots)
@@ -140,7 +142,7 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
                 job = try await hub.start(
                     .restore, agent: request.agent, component: request.component,
                     snapshot: snapshot.id.description,
-                    target: request.target, overwrite: request.overwrite)
+                    target: request.target, overwrite: request.overwrite, recordAs: .manual)
             default:
                 throw CoordinatorError("unknown job kind '\(request.kind)'")
             }

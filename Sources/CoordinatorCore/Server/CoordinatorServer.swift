@@ -34,8 +34,8 @@ package struct CoordinatorServer: Service {
         let directory = try AgentDirectory(path: files.agents)
         if let configPath { try config.checkComponents(against: directory, path: configPath) }
         let tokens = try TokenStore(path: files.tokens)
-        let hub = SessionHub()
         let catalog = try Catalog.open(at: config.catalog)
+        let hub = SessionHub(catalog: catalog)
         let scheduler = BackupScheduler(
             policies: config.policies, hub: hub, directory: directory, catalog: catalog,
             repository: repository, logger: logger)

@@ -1,3 +1,4 @@
+package import Catalog
 package import Foundation
 package import Proto
 import SwiftProtobuf
@@ -35,8 +36,12 @@ package actor SessionHub {
     private var sessions: [String: Session] = [:]
     private var jobs: [String: Job] = [:]
     private var watchers: [String: [UUID: AsyncStream<Job>.Continuation]] = [:]
+    /// Jobs this hub records in the catalog itself (manual ones), by hub job ID.
+    private var recorded: [String: JobID] = [:]
+    private let catalog: Catalog?
 
-    package init() {}
+    /// - Parameter catalog: where jobs started with a `recordAs` trigger are recorded.
+    package init(catalog: Catalog? = nil) { self.catalog = catalog }
 
     // MARK: Sessions
 
@@ -87,7 +92,7 @@ package actor SessionHub {
     package func start(
         _ kind: JobKind, agent: String, component: String, snapshot: String = "",
         target: String = "",
-        overwrite: Bool = false
+        overwrite: Bool = false, recordAs trigger: JobRecord.Trigger? = nil
     ) throws -> Job {
         guard let session = sessions[agent] else {
             throw CoordinatorError("agent \(agent) is not connected")
@@ -106,6 +111,17 @@ package actor SessionHub {
             snapshot: snapshot,
             target: target, overwrite: overwrite, state: .running)
         jobs[job.id] = job
+        if let catalog, let trigger {
+            let now = Date()
+            try? catalog.recordAgent(name: agent, seenAt: now)
+            if let id = try? catalog.insertJob(
+                agent: agent, component: component, kind: kind == .backup ? .backup : .restore,
+                trigger: trigger, scheduledFor: now)
+            {
+                try? catalog.startJob(id, at: now)
+                recorded[job.id] = id
+            }
+        }
         var message = Zentoria_V1_CoordinatorMessage()
         message.job = .with {
             $0.jobID = job.id
@@ -191,6 +207,13 @@ package actor SessionHub {
     private func finish(_ id: String, success: Bool, error: String) {
         jobs[id]?.state = success ? .succeeded : .failed
         if !success { jobs[id]?.error = error }
+        if let catalogID = recorded.removeValue(forKey: id), let job = jobs[id] {
+            try? catalog?.finishJob(
+                catalogID, as: success ? .succeeded : .failed, at: Date(),
+                bytesRead: Int64(job.bytes),
+                snapshotID: job.snapshotCreated.isEmpty ? nil : job.snapshotCreated,
+                error: success ? nil : error)
+        }
         notify(id)
     }
 
