@@ -14,7 +14,7 @@ package import Transport
 /// `host`, `port`, `user`, `password_file` or `password_env`, `bin_dir`; `database: "*"`
 /// becomes one component `NAME-DB` per database when the agent starts), `postgresql-globals`
 /// (the same connection settings, no `database`), `files` (`path`, `include`, `exclude`),
-/// `command` (`dump`, `restore`, `environment`). Secrets are referenced by file or variable.
+/// `command` (`dump`, `restore`, `check`, `environment`). Secrets are referenced by file or variable.
 package struct AgentConfiguration: Sendable, Decodable {
     package var stateDirectory: String
     package var coordinator: HostPort?
@@ -95,7 +95,7 @@ package struct ComponentSpec: Sendable, Decodable {
         case passwordFile = "password_file"
         case passwordEnvironment = "password_env"
         case binDirectory = "bin_dir"
-        case path, include, exclude, dump, restore, environment
+        case path, include, exclude, dump, restore, check, environment
     }
 
     package init(from decoder: any Decoder) throws {
@@ -129,11 +129,12 @@ package struct ComponentSpec: Sendable, Decodable {
                     exclude: try c.decodeIfPresent([String].self, forKey: .exclude),
                     include: try c.decodeIfPresent([String].self, forKey: .include)))
         case "command":
-            allowed = [.name, .kind, .dump, .restore, .environment]
+            allowed = [.name, .kind, .dump, .restore, .check, .environment]
             settings = .command(
                 .init(
                     dump: try c.decode([String].self, forKey: .dump),
                     restore: try c.decodeIfPresent([String].self, forKey: .restore),
+                    check: try c.decodeIfPresent([String].self, forKey: .check),
                     environment: try c.decodeIfPresent([String: String].self, forKey: .environment))
             )
         default:

@@ -138,19 +138,22 @@ package struct AgentService: Service {
                 throw ComponentError(.configuration, "this agent has no component \(job.component)")
             }
             let bytes: UInt64
+            var detail = ""
             switch job.kind {
             case .backup: bytes = try await runner.backup(job, component: component)
-            case .restore: bytes = try await runner.restore(job, component: component)
+            case .restore: (bytes, detail) = try await runner.restore(job, component: component)
             case .unspecified, .UNRECOGNIZED:
                 throw ComponentError(.configuration, "unknown job kind")
             }
-            logger.info("job succeeded", metadata: ["bytes.total": "\(bytes)"])
+            logger.info(
+                "job succeeded", metadata: ["bytes.total": "\(bytes)", "check": "\(detail)"])
             report.yield(
                 .with {
                     $0.result = .with {
                         $0.jobID = job.jobID
                         $0.success = true
                         $0.bytes = bytes
+                        $0.detail = detail
                     }
                 })
         } catch {

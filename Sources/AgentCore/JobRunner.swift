@@ -70,16 +70,23 @@ struct JobRunner: Sendable {
         })
     }
 
-    /// Download → restore. The stream is checked against its trailer; a short or altered
-    /// stream fails the restore.
-    func restore(_ job: Zentoria_V1_Job, component: any Component) async throws -> UInt64 {
+    /// Download → restore → the component's self-check. The stream is checked against its
+    /// trailer; a short or altered stream fails the restore.
+    /// - Returns: bytes restored and the self-check's summary.
+    func restore(
+        _ job: Zentoria_V1_Job, component: any Component
+    ) async throws -> (bytes: UInt64, check: String) {
         let progress = Progress(job: job.jobID, report: report)
-        return try await channel.download(.with { $0.jobID = job.jobID }) { response in
+        let target = job.target.isEmpty ? nil : job.target
+        let bytes = try await channel.download(.with { $0.jobID = job.jobID }) { response in
             let stream = DownloadedDump(messages: response.messages, progress: progress)
-            try await component.restore(
-                from: stream, target: job.target.isEmpty ? nil : job.target,
-                overwrite: job.overwrite)
+            try await component.restore(from: stream, target: target, overwrite: job.overwrite)
             return progress.total
+        }
+        do {
+            return (bytes, try await component.checkRestore(target: target))
+        } catch let error as ComponentError {
+            throw ComponentError(.checkFailed, "restore self-check failed: \(error.message)")
         }
     }
 }

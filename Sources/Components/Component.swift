@@ -22,13 +22,20 @@ package protocol Component: Sendable {
     func restore<Source: AsyncSequence>(
         from source: Source, target: String?, overwrite: Bool
     ) async throws where Source.Element == [UInt8]
+
+    /// Checks a finished restore by using what it restored (a query, a walk of the tree, the
+    /// operator's check command), so a restore that "succeeded" but left nothing usable fails.
+    /// - Parameter target: the same target the restore was given.
+    /// - Returns: a one-line summary of what was found, e.g. `3 tables, 1200 rows`.
+    /// - Throws: `.checkFailed` naming what is wrong.
+    func checkRestore(target: String?) async throws -> String
 }
 
 /// The one error components throw.
 package struct ComponentError: Error, Hashable, CustomStringConvertible {
     package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case dumpFailed, restoreFailed, refused, configuration
+            case dumpFailed, restoreFailed, refused, configuration, checkFailed
         }
         private let value: Value
         /// The dump tool failed, was killed or produced nothing.
@@ -39,6 +46,8 @@ package struct ComponentError: Error, Hashable, CustomStringConvertible {
         package static let refused = Code(value: .refused)
         /// The component's settings are incomplete or wrong.
         package static let configuration = Code(value: .configuration)
+        /// A restore finished but its self-check found it unusable.
+        package static let checkFailed = Code(value: .checkFailed)
         package var description: String { "\(value)" }
     }
 

@@ -84,6 +84,12 @@ struct FilesComponentTests {
                 try FileManager.default.attributesOfItem(atPath: "\(target)/a/b/data")[
                     .posixPermissions] as? Int == 0o600)
             #expect(!FileManager.default.fileExists(atPath: "\(target)/skip.tmp"), "excluded")
+            #expect(
+                try await component.checkRestore(target: target)
+                    == "\(target): 1 file(s), 50000 byte(s)")
+            await #expect(throws: ComponentError(.checkFailed, "")) {
+                _ = try await component.checkRestore(target: "\(root)/never-restored")
+            }
             await #expect(throws: ComponentError(.refused, "")) {
                 try await component.restore(
                     from: Blocks(bytes: dump, blockSize: 10_000), target: target, overwrite: false)
@@ -108,5 +114,25 @@ struct FilesComponentTests {
         let missing = try CommandComponent(
             name: "c", configuration: .init(dump: ["no-such-tool-zentoria"]))
         await #expect(throws: ComponentError.self) { try await missing.dump { _ in } }
+    }
+
+    @Test("a command's restore self-check: its exit status decides, its first line reports")
+    func commandCheck() async throws {
+        let passing = try CommandComponent(
+            name: "c",
+            configuration: .init(
+                dump: ["true"], check: ["sh", "-c", "echo \"{target}: 3 keys\"; echo more"]))
+        #expect(try await passing.checkRestore(target: "db7") == "db7: 3 keys")
+        let failing = try CommandComponent(
+            name: "c",
+            configuration: .init(dump: ["true"], check: ["sh", "-c", "echo 'no keys' >&2; exit 2"]))
+        do {
+            _ = try await failing.checkRestore(target: nil)
+            Issue.record("the check should have failed")
+        } catch let error as ComponentError {
+            #expect(error.code == .checkFailed && error.message.contains("no keys"), "\(error)")
+        }
+        let unchecked = try CommandComponent(name: "c", configuration: .init(dump: ["true"]))
+        #expect(try await unchecked.checkRestore(target: nil) == "no check command configured")
     }
 }

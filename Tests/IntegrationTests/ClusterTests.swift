@@ -94,6 +94,10 @@ struct ClusterTests {
             restorePG.status == 0,
             "\(restorePG.stdoutText) \(restorePG.stderr) \(cluster.log("agent-db1.log"))")
         #expect(
+            restorePG.stdoutText.contains(
+                "self-check: database \(database)_restored: 1 table(s), 20000 row(s)"),
+            "\(restorePG.stdoutText)")
+        #expect(
             try PostgreSQLDumpTests.fingerprint(database + "_restored")
                 == (try PostgreSQLDumpTests.fingerprint(database)))
         // Restoring over the non-empty original is refused without --overwrite.
@@ -109,6 +113,9 @@ struct ClusterTests {
         #expect(
             restoreFiles.status == 0,
             "\(restoreFiles.stdoutText) \(restoreFiles.stderr) \(cluster.log("agent-web1.log"))")
+        #expect(
+            restoreFiles.stdoutText.contains("self-check: \(restored): "),
+            "\(restoreFiles.stdoutText)")
         #expect(
             FileManager.default.contents(atPath: "\(restored)/sub/deeper/b.bin")
                 == FileManager.default.contents(atPath: "\(tree)/sub/deeper/b.bin"))

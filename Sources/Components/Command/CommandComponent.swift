@@ -8,12 +8,19 @@ package struct CommandComponent: Component {
         /// argv of the restore command; it reads the dump on stdin. `{target}` is replaced by
         /// the restore target when one is given.
         package var restore: [String]?
-        /// Extra environment for both commands.
+        /// argv of a command that checks a finished restore (`{target}` replaced as above);
+        /// its exit status decides, its first line of output is the summary.
+        package var check: [String]?
+        /// Extra environment for all commands.
         package var environment: [String: String]?
 
-        package init(dump: [String], restore: [String]? = nil, environment: [String: String]? = nil)
-        {
-            (self.dump, self.restore, self.environment) = (dump, restore, environment)
+        package init(
+            dump: [String], restore: [String]? = nil, check: [String]? = nil,
+            environment: [String: String]? = nil
+        ) {
+            (self.dump, self.restore, self.check, self.environment) = (
+                dump, restore, check, environment
+            )
         }
     }
 
@@ -47,6 +54,23 @@ package struct CommandComponent: Component {
             executable: command[0], arguments: Array(command.dropFirst()),
             environment: configuration.environment ?? [:]
         ).run(input: source, output: { _ in }, failure: .restoreFailed)
+    }
+}
+
+extension CommandComponent {
+    /// Runs the configured check command; without one there is nothing to check.
+    package func checkRestore(target: String?) async throws -> String {
+        guard var command = configuration.check, !command.isEmpty else {
+            return "no check command configured"
+        }
+        command = command.map { $0.replacingOccurrences(of: "{target}", with: target ?? "") }
+        var output: [UInt8] = []
+        _ = try await ChildProcess(
+            executable: command[0], arguments: Array(command.dropFirst()),
+            environment: configuration.environment ?? [:]
+        ).run(input: Optional<EmptyInput>.none, output: { output += $0 }, failure: .checkFailed)
+        let first = String(decoding: output, as: UTF8.self).split(separator: "\n").first
+        return first.map(String.init) ?? "check passed"
     }
 }
 

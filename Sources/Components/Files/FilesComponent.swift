@@ -44,6 +44,31 @@ package struct FilesComponent: Component {
             .run(input: Optional<EmptyInput>.none, output: sink, failure: .dumpFailed)
     }
 
+    /// Walks the restored tree: it must exist and every regular file in it must be readable.
+    package func checkRestore(target: String?) async throws -> String {
+        let directory = target ?? configuration.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
+            throw ComponentError(.checkFailed, "\(directory) is not a directory after the restore")
+        }
+        var files = 0
+        var bytes = 0
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = "\(directory)/\(relative)"
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            guard attributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+            guard FileManager.default.isReadableFile(atPath: path) || getuid() != 0 else {
+                throw ComponentError(.checkFailed, "\(path) cannot be read after the restore")
+            }
+            files += 1
+            bytes += (attributes?[.size] as? Int) ?? 0
+        }
+        return "\(directory): \(files) file(s), \(bytes) byte(s)"
+    }
+
     package func restore<Source: AsyncSequence>(
         from source: Source, target: String?, overwrite: Bool
     ) async throws where Source.Element == [UInt8] {

@@ -68,6 +68,27 @@ package struct PostgreSQLComponent: Component {
             input: source, output: { _ in }, failure: .restoreFailed)
     }
 
+    /// Connects to the restored database and counts its tables and their rows exactly.
+    package func checkRestore(target: String?) async throws -> String {
+        let database = target ?? configuration.database
+        let counts: String
+        do {
+            counts = try await query(
+                database,
+                "SELECT count(*) || ' ' || coalesce(sum((xpath('/row/c/text()', query_to_xml("
+                    + "format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text::bigint), 0) "
+                    + "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+        } catch let error as ComponentError {
+            throw ComponentError(
+                .checkFailed, "database \(database) cannot be queried: \(error.message)")
+        }
+        let parts = counts.split(separator: " ")
+        guard parts.count == 2, let tables = Int(parts[0]), let rows = Int(parts[1]) else {
+            throw ComponentError(.checkFailed, "database \(database) answered '\(counts)'")
+        }
+        return "database \(database): \(tables) table(s), \(rows) row(s)"
+    }
+
     private func exists(_ database: String) async throws -> Bool {
         let output = try await query(
             "postgres",

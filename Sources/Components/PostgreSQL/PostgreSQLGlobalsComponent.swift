@@ -27,4 +27,26 @@ package struct PostgreSQLGlobalsComponent: Component {
         )
         .run(input: source, output: { _ in }, failure: .restoreFailed)
     }
+
+    /// Counts the roles the server now has (the restore creates the missing ones).
+    package func checkRestore(target: String?) async throws -> String {
+        var output: [UInt8] = []
+        do {
+            _ = try await PostgreSQLComponent.tool(
+                "psql",
+                [
+                    "--no-password", "-X", "-At", "-d", target ?? "postgres", "-c",
+                    "SELECT count(*) FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%'",
+                ], connection, component: name
+            ).run(input: Optional<EmptyInput>.none, output: { output += $0 }, failure: .checkFailed)
+        } catch let error as ComponentError {
+            throw ComponentError(.checkFailed, "the server cannot be queried: \(error.message)")
+        }
+        let text = String(decoding: output, as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        guard let roles = Int(text), roles > 0 else {
+            throw ComponentError(.checkFailed, "the server reports '\(text)' roles")
+        }
+        return "\(roles) role(s)"
+    }
 }

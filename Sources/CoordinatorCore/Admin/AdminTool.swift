@@ -209,12 +209,14 @@ package struct AdminTool: Sendable {
                     "bytes": .int(Int(last.bytes)),
                     "error": last.error.isEmpty ? .null : .string(last.error),
                     "snapshot_id": last.snapshotID.isEmpty ? .null : .string(last.snapshotID),
+                    "check": last.detail.isEmpty ? .null : .string(last.detail),
                 ]), succeeded
             )
         }
         var text = "job \(last.jobID): \(last.state)"
         if !last.snapshotID.isEmpty { text += ", snapshot \(last.snapshotID)" }
         if last.bytes > 0 { text += ", \(Format.bytes(Int(last.bytes)))" }
+        if !last.detail.isEmpty { text += "\nself-check: \(last.detail)" }
         if !last.error.isEmpty { text += "\nerror: \(last.error)" }
         return (text + "\n", succeeded)
     }

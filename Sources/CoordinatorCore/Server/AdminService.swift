@@ -165,6 +165,7 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
                     $0.bytes = state.bytes
                     $0.error = state.error
                     $0.snapshotID = state.snapshotCreated
+                    $0.detail = state.detail
                 })
             if !request.wait { break }
         }

@@ -88,7 +88,7 @@ package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtoc
                     case .result(let result):
                         await hub.report(
                             result.jobID, agent: agent, success: result.success,
-                            error: result.error, bytes: result.bytes)
+                            error: result.error, bytes: result.bytes, detail: result.detail)
                     case .hello, .none: continue
                     }
                 }

@@ -24,6 +24,8 @@ package actor SessionHub {
         package var bytes: UInt64 = 0
         package var error: String = ""
         package var snapshotCreated: String = ""
+        /// The agent's restore self-check summary.
+        package var detail: String = ""
         package var dataStarted = false
     }
 
@@ -166,9 +168,13 @@ package actor SessionHub {
     }
 
     /// The agent's final word on a job.
-    package func report(_ id: String, agent: String, success: Bool, error: String, bytes: UInt64) {
+    package func report(
+        _ id: String, agent: String, success: Bool, error: String, bytes: UInt64,
+        detail: String = ""
+    ) {
         guard let job = jobs[id], job.agent == agent, job.state == .running else { return }
         if bytes > 0 { jobs[id]?.bytes = bytes }
+        jobs[id]?.detail = detail
         // A backup succeeds only if the coordinator stored its snapshot.
         let stored = job.kind != .backup || !job.snapshotCreated.isEmpty
         finish(

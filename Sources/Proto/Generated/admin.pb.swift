@@ -271,6 +271,9 @@ package nonisolated struct Zentoria_V1_JobEvent: Sendable {
 
   package var snapshotID: String = String()
 
+  /// The agent's restore self-check result, once a restore succeeded.
+  package var detail: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -863,7 +866,7 @@ nonisolated extension Zentoria_V1_RunJobRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Zentoria_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobEvent"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}bytes\0\u{1}error\0\u{3}snapshot_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}state\0\u{1}bytes\0\u{1}error\0\u{3}snapshot_id\0\u{1}detail\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -876,6 +879,7 @@ nonisolated extension Zentoria_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.snapshotID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       default: break
       }
     }
@@ -897,6 +901,9 @@ nonisolated extension Zentoria_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf
     if !self.snapshotID.isEmpty {
       try visitor.visitSingularStringField(value: self.snapshotID, fieldNumber: 5)
     }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -906,6 +913,7 @@ nonisolated extension Zentoria_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.bytes != rhs.bytes {return false}
     if lhs.error != rhs.error {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.detail != rhs.detail {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

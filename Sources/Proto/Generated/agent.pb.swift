@@ -335,6 +335,9 @@ package nonisolated struct Zentoria_V1_JobResult: Sendable {
 
   package var bytes: UInt64 = 0
 
+  /// What the component's restore self-check found (restores only), e.g. "12 tables, 3400 rows".
+  package var detail: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1054,7 +1057,7 @@ nonisolated extension Zentoria_V1_JobProgress: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Zentoria_V1_JobResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".JobResult"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}success\0\u{1}error\0\u{1}bytes\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}success\0\u{1}error\0\u{1}bytes\0\u{1}detail\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1066,6 +1069,7 @@ nonisolated extension Zentoria_V1_JobResult: SwiftProtobuf.Message, SwiftProtobu
       case 2: try { try decoder.decodeSingularBoolField(value: &self.success) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       default: break
       }
     }
@@ -1084,6 +1088,9 @@ nonisolated extension Zentoria_V1_JobResult: SwiftProtobuf.Message, SwiftProtobu
     if self.bytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.bytes, fieldNumber: 4)
     }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1092,6 +1099,7 @@ nonisolated extension Zentoria_V1_JobResult: SwiftProtobuf.Message, SwiftProtobu
     if lhs.success != rhs.success {return false}
     if lhs.error != rhs.error {return false}
     if lhs.bytes != rhs.bytes {return false}
+    if lhs.detail != rhs.detail {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
