@@ -274,6 +274,24 @@ struct ScheduleSimulationTests {
         #expect(resumed.started.filter { $0.job.trigger == .catchup }.count == 7)
     }
 
+    @Test("a removed component is no longer scheduled and its waiting job is dropped")
+    func removal() throws {
+        var simulation = try Self.simulation()
+        simulation.isConnected = { agent, _ in agent != "secrets" }
+        simulation.run(from: Self.start, to: Self.start + 86_400)
+        let vault = Self.key("secrets", "vault")
+        let dropped = simulation.book.remove(vault)
+        #expect(!simulation.book.isScheduled(vault))
+        #expect(dropped.allSatisfy { $0.key == vault && !$0.isRunning })
+        let before = simulation.queued.filter { $0.key == vault }.count
+        simulation.run(from: Self.start + 86_400, to: Self.start + 3 * 86_400)
+        #expect(simulation.queued.filter { $0.key == vault }.count == before)
+        #expect(
+            simulation.queued.contains {
+                $0.key.agent == "db" && $0.scheduledFor > Self.start + 86_400
+            })
+    }
+
     @Test("the snapshots kept after a month are the GFS set of the golden file")
     func keptSnapshots() throws {
         var simulation = try Self.simulation()

@@ -48,6 +48,8 @@ package struct BackupScheduler: Service {
         func finish(_ id: Int, succeeded: Bool) {
             deferred += book.finish(id, succeeded: succeeded, at: Date())
         }
+        func isScheduled(_ key: ComponentKey) -> Bool { book.isScheduled(key) }
+        func remove(_ key: ComponentKey) -> [ScheduleBook.Job] { book.remove(key) }
         func setCatalogID(_ id: JobID, for job: Int) { catalogIDs[job] = id }
         func setHubID(_ id: String?, for job: Int) { hubIDs[job] = id }
         func hubID(_ job: Int) -> String? { hubIDs[job] }
@@ -75,13 +77,28 @@ package struct BackupScheduler: Service {
             while !Task.isCancelled {
                 let now = Date()
                 var actions: [ScheduleBook.Action] = []
+                for record in directory.all where record.revoked {
+                    for component in record.components {
+                        let key = ComponentKey(agent: record.name, component: component.name)
+                        for job in await state.remove(key) {
+                            if let id = await state.catalogID(job.id) {
+                                try? catalog.finishJob(
+                                    id, as: .failed, at: now,
+                                    error: "agent \(record.name) was revoked")
+                            }
+                        }
+                    }
+                }
                 for record in directory.all where !record.revoked {
                     if await state.markRecorded(record.name) {
                         try catalog.recordAgent(name: record.name, seenAt: now)
                     }
                     for component in record.components {
                         let key = ComponentKey(agent: record.name, component: component.name)
-                        guard let schedule = policies.schedule(for: key, kind: component.kind)
+                        // The configuration is fixed while serving: a scheduled component
+                        // stays as it is; only newly announced ones are added.
+                        guard await !state.isScheduled(key),
+                            let schedule = policies.schedule(for: key, kind: component.kind)
                         else { continue }
                         try catalog.upsertComponent(
                             agent: record.name, name: component.name, kind: component.kind)

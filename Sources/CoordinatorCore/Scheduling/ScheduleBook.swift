@@ -135,6 +135,17 @@ package struct ScheduleBook: Sendable {
         return pendingActions
     }
 
+    /// Stops scheduling a component (its agent was revoked); its waiting jobs are dropped,
+    /// a running one ends as it will.
+    /// - Returns: the dropped jobs.
+    package mutating func remove(_ key: ComponentKey) -> [Job] {
+        schedules.removeValue(forKey: key)
+        nextFire.removeValue(forKey: key)
+        let dropped = jobs.values.filter { $0.key == key && !$0.isRunning }
+        for job in dropped { jobs.removeValue(forKey: job.id) }
+        return dropped
+    }
+
     /// Whether the component has a schedule.
     package func isScheduled(_ key: ComponentKey) -> Bool { schedules[key] != nil }
 
