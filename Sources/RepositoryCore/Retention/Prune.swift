@@ -100,7 +100,11 @@ extension Repository {
         var planner = PrunePlanner(
             used: used, stored: stored, ready: ready, waiting: waiting,
             repackThreshold: repackThreshold)
-        try await forEachIndexRecord(indexNames) { planner.assign($0) }
+        var (indexedPacks, indexedEntries) = (0, 0)
+        try await forEachIndexRecord(indexNames) {
+            planner.assign($0)
+            (indexedPacks, indexedEntries) = (indexedPacks + 1, indexedEntries + $0.entries.count)
+        }
         try await forEachIndexRecord(indexNames) { planner.classify($0) }
         var plan = planner.finish()
         if !announce {
@@ -125,7 +129,11 @@ extension Repository {
             report.packsWritten = try await repack(plan, lease: lease)
         }
         let dropped = Set(plan.delete + plan.missing)
-        if !dropped.isEmpty || indexNames.count > 1 {
+        // Also merge many small objects (one per backup) into as few as the limits allow.
+        let needed = max(
+            1, (indexedPacks + Self.indexObjectPacks - 1) / Self.indexObjectPacks,
+            (indexedEntries + Self.indexObjectEntries - 1) / Self.indexObjectEntries)
+        if !dropped.isEmpty || indexNames.count > 2 * needed {
             progress("rewriting the index")
             try await rewriteIndex(indexNames, dropping: dropped, lease: lease)
         }
@@ -197,6 +205,11 @@ extension Repository {
         }
     }
 
+    /// An index object prune writes holds at most this many pack records…
+    static let indexObjectPacks = 4096
+    /// …and, once it reaches this many blob entries, no further record (FORMAT.md §7).
+    static let indexObjectEntries = 65_536
+
     /// Copies the used blobs of the plan's repack packs into new packs and indexes them.
     private func repack(_ plan: PrunePlan, lease: LockLease) async throws -> Int {
         let sink = PackSink(repository: self)
@@ -228,6 +241,7 @@ extension Repository {
         _ names: [ObjectName], dropping dropped: Set<PackID>, lease: LockLease
     ) async throws {
         var batch: [IndexFile.PackRecord] = []
+        var entries = 0
         var seen = Set<PackID>()
         for name in names {
             // Records are written as batches fill, so memory holds one batch and one object.
@@ -236,10 +250,11 @@ extension Repository {
             for record in records
             where !dropped.contains(record.id) && seen.insert(record.id).inserted {
                 batch.append(record)
-                if batch.count == 4096 {
+                entries += record.entries.count
+                if batch.count == Self.indexObjectPacks || entries >= Self.indexObjectEntries {
                     try lease.ensureValid()
                     _ = try await saveIndex(batch)
-                    batch = []
+                    (batch, entries) = ([], 0)
                 }
             }
         }
