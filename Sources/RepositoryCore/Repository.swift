@@ -334,6 +334,26 @@ package final class Repository: Sendable {
         return (IndexID(digest), size)
     }
 
+    /// Stores index objects for `packs`, split at the per-object limits (FORMAT.md §7), so no
+    /// reader ever has to hold a large object whole.
+    /// - Returns: how many objects and bytes were written.
+    func saveIndexObjects(_ packs: [IndexFile.PackRecord]) async throws -> (count: Int, bytes: Int)
+    {
+        var (count, bytes) = (0, 0)
+        var batch: [IndexFile.PackRecord] = []
+        var entries = 0
+        for (offset, pack) in packs.enumerated() {
+            batch.append(pack)
+            entries += pack.entries.count
+            if IndexFile.isFull(packs: batch.count, entries: entries) || offset == packs.count - 1 {
+                bytes += try await saveIndex(batch).1
+                count += 1
+                (batch, entries) = ([], 0)
+            }
+        }
+        return (count, bytes)
+    }
+
     // MARK: - Snapshots
 
     /// Loads every snapshot, oldest first. Unreadable ones are returned, not thrown.

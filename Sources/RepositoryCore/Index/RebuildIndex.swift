@@ -41,10 +41,7 @@ extension Repository {
             }
             let old = try await store.list(.index)
             try lease.ensureValid()
-            let batch = 4096
-            for start in stride(from: 0, to: records.count, by: batch) {
-                _ = try await saveIndex(Array(records[start..<min(start + batch, records.count)]))
-            }
+            _ = try await saveIndexObjects(records)
             for info in old {
                 try await store.delete(info.name)
                 report.indexObjectsReplaced += 1

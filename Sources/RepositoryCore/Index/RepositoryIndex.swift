@@ -122,6 +122,15 @@ package struct IndexFile: Sendable {
 
     package init(packs: [PackRecord]) { self.packs = packs }
 
+    /// Writers close an object at this many pack records…
+    static let maximumPacks = 4096
+    /// …or once it holds this many blob entries (FORMAT.md §7).
+    static let closingEntries = 65_536
+
+    static func isFull(packs: Int, entries: Int) -> Bool {
+        packs >= maximumPacks || entries >= closingEntries
+    }
+
     static let magic: [UInt8] = Array("ZIDX".utf8)
     static let version: UInt8 = 1
 

@@ -121,10 +121,11 @@ extension Repository {
         let packs = sink.writtenPacks
         var bytesAdded = packs.reduce(0) { $0 + $1.size }
         if !packs.isEmpty {
-            let (indexID, indexSize) = try await saveIndex(packs)
+            let (objects, indexSize) = try await saveIndexObjects(packs)
             bytesAdded += indexSize
             logger.debug(
-                "index written", metadata: ["index.id": "\(indexID)", "packs": "\(packs.count)"])
+                "index written",
+                metadata: ["index.objects": "\(objects)", "packs": "\(packs.count)"])
         }
         let snapshot = try await saveSnapshot(
             Snapshot(

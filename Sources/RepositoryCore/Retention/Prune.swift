@@ -25,8 +25,9 @@ extension Repository {
     /// except packs a snapshot needs again. After announcing, prune waits up to
     /// `waitForWriters` for the holders of its own notice and runs a second round, so with no
     /// other operation running one call frees everything. Memory: 36 bytes per distinct used
-    /// chunk (twice that while merging a snapshot's list), one snapshot, one index object, a
-    /// few words per pack, and the entries of packs being repacked.
+    /// chunk (twice the IDs while merging), one index object (at most ~65 536 entries) and a
+    /// batch of snapshots at a time, a few words per pack, and the entries of packs being
+    /// repacked (FORMAT.md §10, "Memory").
     /// - Parameters:
     ///   - dryRun: compute and return the plan, change nothing.
     ///   - waitForWriters: how long to wait for operations running at the announcement.
@@ -131,8 +132,8 @@ extension Repository {
         let dropped = Set(plan.delete + plan.missing)
         // Also merge many small objects (one per backup) into as few as the limits allow.
         let needed = max(
-            1, (indexedPacks + Self.indexObjectPacks - 1) / Self.indexObjectPacks,
-            (indexedEntries + Self.indexObjectEntries - 1) / Self.indexObjectEntries)
+            1, (indexedPacks + IndexFile.maximumPacks - 1) / IndexFile.maximumPacks,
+            (indexedEntries + IndexFile.closingEntries - 1) / IndexFile.closingEntries)
         if !dropped.isEmpty || indexNames.count > 2 * needed {
             progress("rewriting the index")
             try await rewriteIndex(indexNames, dropping: dropped, lease: lease)
@@ -205,11 +206,6 @@ extension Repository {
         }
     }
 
-    /// An index object prune writes holds at most this many pack records…
-    static let indexObjectPacks = 4096
-    /// …and, once it reaches this many blob entries, no further record (FORMAT.md §7).
-    static let indexObjectEntries = 65_536
-
     /// Copies the used blobs of the plan's repack packs into new packs and indexes them.
     private func repack(_ plan: PrunePlan, lease: LockLease) async throws -> Int {
         let sink = PackSink(repository: self)
@@ -230,7 +226,7 @@ extension Repository {
         try await sink.flush()
         let written = sink.writtenPacks
         try lease.ensureValid()
-        if !written.isEmpty { _ = try await saveIndex(written) }
+        if !written.isEmpty { _ = try await saveIndexObjects(written) }
         return written.count
     }
 
@@ -251,7 +247,7 @@ extension Repository {
             where !dropped.contains(record.id) && seen.insert(record.id).inserted {
                 batch.append(record)
                 entries += record.entries.count
-                if batch.count == Self.indexObjectPacks || entries >= Self.indexObjectEntries {
+                if IndexFile.isFull(packs: batch.count, entries: entries) {
                     try lease.ensureValid()
                     _ = try await saveIndex(batch)
                     (batch, entries) = ([], 0)
