@@ -37,6 +37,9 @@ enroll_listen: 127.0.0.1:$enroll_port
 server_names: [localhost, 127.0.0.1]
 state_dir: $work/coordinator
 password_file: $work/password
+kinds:
+  postgresql:
+    schedule: []    # the demo runs its backup by hand; no scheduled run in between
 YAML
 admin() { "$bin/zentoria-coordinator" "$@" --config "$work/coordinator.yaml"; }
 
