@@ -25,8 +25,7 @@ package final class ProgressLine: Sendable {
 
     /// Seconds since the line was created.
     package var elapsed: Double {
-        let duration = ContinuousClock.now - start
-        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        (ContinuousClock.now - start).timeInterval
     }
 
     /// Redraws the line if enough time passed; `text` is built only then.

@@ -54,14 +54,14 @@ package struct MaintenanceTool: Sendable {
             for kept in plan.plan.keep {
                 rows.append([
                     "  keep", String(kept.snapshot.id.prefix(8)),
-                    Self.format(kept.snapshot.time, in: zone),
+                    OfflineTool.localTime(kept.snapshot.time, in: zone),
                     kept.reasons.map(\.description).joined(separator: ", "),
                 ])
             }
             for candidate in plan.plan.forget {
                 rows.append([
                     "  forget", String(candidate.id.prefix(8)),
-                    Self.format(candidate.time, in: zone), "",
+                    OfflineTool.localTime(candidate.time, in: zone), "",
                 ])
             }
             text += OfflineTool.table(rows)
@@ -93,13 +93,6 @@ package struct MaintenanceTool: Sendable {
         ])
     }
 
-    static func format(_ date: Date, in zone: TimeZone) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = zone
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss zzz"
-        return formatter.string(from: date)
-    }
-
     /// `jobs [--failed] [--since DURATION] [--json]`: the job history, newest first.
     package func jobs(failedOnly: Bool, since: Duration?, limit: Int?, json: Bool) throws -> String
     {
@@ -110,7 +103,8 @@ package struct MaintenanceTool: Sendable {
         let catalog = try Catalog.open(at: configuration.catalog)
         let jobs = try catalog.jobs(
             filter: JobFilter(
-                onlyFailed: failedOnly, since: since.map { Date() - $0.seconds }, limit: limit))
+                onlyFailed: failedOnly, since: since.map { Date() - $0.timeInterval }, limit: limit)
+        )
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -133,7 +127,7 @@ package struct MaintenanceTool: Sendable {
             rows.append([
                 "\(job.id.rawValue)", job.kind.rawValue, job.trigger.rawValue,
                 "\(job.agent)/\(job.component)", job.state.rawValue,
-                Self.format(job.scheduledFor, in: zone), took ?? "-",
+                OfflineTool.localTime(job.scheduledFor, in: zone), took ?? "-",
                 Format.bytes(Int(job.bytesRead)), Format.bytes(Int(job.bytesAdded)),
                 job.error ?? "",
             ])

@@ -345,9 +345,11 @@ package struct OfflineTool: Sendable {
         return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 
-    static func localTime(_ date: Date) -> String {
+    /// `2026-11-27 03:00:00`, in the local zone; with `zone`, in that zone and named.
+    static func localTime(_ date: Date, in zone: TimeZone? = nil) -> String {
         let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.dateFormat = zone == nil ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss zzz"
+        if let zone { formatter.timeZone = zone }
         return formatter.string(from: date)
     }
 

@@ -185,8 +185,10 @@ package struct BackupScheduler: Service {
                 logger.warning("scheduled backup failed", metadata: ["error": "\(last.error)"])
                 return false
             }
-            let snapshot = try await repository.loadSnapshot(
-                SnapshotID(Digest256(hex: last.snapshotCreated)!))
+            guard let digest = Digest256(hex: last.snapshotCreated) else {
+                throw CoordinatorError("the backup reported no valid snapshot ID")
+            }
+            let snapshot = try await repository.loadSnapshot(SnapshotID(digest))
             try? catalog.finishJob(
                 catalogID, as: .succeeded, at: Date(), bytesRead: Int64(snapshot.size),
                 bytesAdded: Int64(snapshot.bytesAdded), snapshotID: snapshot.id.description)

@@ -35,6 +35,15 @@ package struct CronExpression: Hashable, Sendable, CustomStringConvertible {
     let months: CronField
     let daysOfWeek: CronField
 
+    /// An expression written into the program (a default), which cannot be invalid.
+    package init(builtIn text: String) {
+        do {
+            try self.init(text)
+        } catch {
+            preconditionFailure("built-in cron expression '\(text)' is invalid: \(error)")
+        }
+    }
+
     /// Parses a cron expression.
     ///
     /// - Parameter text: five whitespace-separated fields, or one of the `@` macros.

@@ -37,7 +37,7 @@ package struct PolicyConfiguration: Sendable {
         timeZone: TimeZone = .current, limits: ConcurrencyLimits = ConcurrencyLimits(),
         kinds: [String: ComponentPolicy] = ComponentPolicy.seedDefaults,
         overrides: [String: PolicyOverride] = [:],
-        pruneSchedule: CronExpression = try! CronExpression("0 4 * * *"),
+        pruneSchedule: CronExpression = CronExpression(builtIn: "0 4 * * *"),
         repackThreshold: Double = 0.2
     ) {
         (self.timeZone, self.limits, self.kinds, self.overrides) = (
@@ -122,7 +122,7 @@ package struct ComponentPolicy: Sendable, Hashable {
     /// retention keeps the hourly, daily and weekly snapshots.
     package static let seedDefaults: [String: ComponentPolicy] = {
         func cron(_ texts: String...) -> [CronExpression] {
-            texts.map { try! CronExpression($0) }
+            texts.map { CronExpression(builtIn: $0) }
         }
         func days(_ n: Int) -> RetentionDuration { RetentionDuration(days: n) }
         let daily30 = RetentionPolicy(keepWithinDaily: days(30))

@@ -246,7 +246,8 @@ package struct ScheduleBook: Sendable {
         let wait = schedule.retryBackoff * (1 << (job.attempt - 1))
         var retry = schedule
         retry.randomDelay = .zero
-        addJob(retry, trigger: .retry, attempt: job.attempt + 1, scheduledFor: now + wait.seconds)
+        addJob(
+            retry, trigger: .retry, attempt: job.attempt + 1, scheduledFor: now + wait.timeInterval)
     }
 
     @discardableResult
@@ -254,10 +255,11 @@ package struct ScheduleBook: Sendable {
         _ schedule: ComponentSchedule, trigger: Trigger, attempt: Int, scheduledFor: Date
     ) -> Job {
         lastJobID += 1
-        let start = scheduledFor + Self.stagger(schedule, at: scheduledFor).seconds
+        let start = scheduledFor + Self.stagger(schedule, at: scheduledFor).timeInterval
         let job = Job(
             id: lastJobID, key: schedule.key, trigger: trigger, attempt: attempt,
-            scheduledFor: scheduledFor, startAt: start, deadline: start + schedule.timeout.seconds)
+            scheduledFor: scheduledFor, startAt: start,
+            deadline: start + schedule.timeout.timeInterval)
         jobs[job.id] = job
         pendingActions.append(.queue(job))
         return job
@@ -274,12 +276,5 @@ package struct ScheduleBook: Sendable {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
         }
         return .seconds(Int64(hash % UInt64(bound)))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    package var seconds: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
