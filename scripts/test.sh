@@ -7,11 +7,13 @@ source scripts/lib/common.sh
 
 ensure_build_packages
 ensure_postgres_packages
+ensure_storage_packages
 
 work=$(mktemp -d -t zentoria-test.XXXXXX)
 chmod 755 "$work"
 cleanup() {
     pg_stop "$work/postgres"
+    moto_stop "$work/moto"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -19,6 +21,8 @@ trap cleanup EXIT
 log "starting PostgreSQL on 127.0.0.1"
 pg_start "$work/postgres"
 export ZENTORIA_TEST_PGHOST=$PGHOST ZENTORIA_TEST_PGPORT=$PGPORT
+log "starting moto's S3 server on 127.0.0.1"
+moto_start "$work/moto"
 
 log "checking formatting (swift format lint --strict)"
 find Sources Tests -name '*.swift' -not -path 'Sources/Proto/Generated/*' -print0 \

@@ -15,7 +15,7 @@ package final class Repository: Sendable {
     let zstd: Zstd
     let gear: GearTable
 
-    private init(
+    init(
         store: any BlobStore, keys: RepositoryKeys, config: RepositoryConfig, logger: Logger
     ) {
         self.store = store
@@ -110,7 +110,7 @@ package final class Repository: Sendable {
                 + failures.joined(separator: "; ") + ")")
     }
 
-    private static func unsealConfig(
+    static func unsealConfig(
         _ object: ConfigObject, keys: RepositoryKeys
     ) throws -> RepositoryConfig {
         let config: RepositoryConfig
@@ -158,7 +158,7 @@ package final class Repository: Sendable {
         return name
     }
 
-    private static func readConfigObject(store: any BlobStore) async throws -> ConfigObject {
+    static func readConfigObject(store: any BlobStore) async throws -> ConfigObject {
         let bytes: [UInt8]
         do {
             bytes = try await store.get(.config)

@@ -63,3 +63,38 @@ pg_stop() {
     [[ $(id -u) == 0 ]] && run=(runuser -u postgres --)
     (cd "$dir" && "${run[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1) || true
 }
+
+# moto's S3 server, the AWS CLI (an independent S3 client for tests) and rclone.
+ensure_storage_packages() {
+    ensure_packages rclone:rclone pip3:python3-pip
+    local wanted=()
+    python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 || wanted+=("moto[server]==5.2.1")
+    command -v aws >/dev/null 2>&1 || wanted+=("awscli")
+    ((${#wanted[@]} == 0)) && return 0
+    log "installing ${wanted[*]} (pip)"
+    python3 -m pip install -q "${wanted[@]}" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "${wanted[@]}"
+}
+
+# Starts moto's S3 server on 127.0.0.1 with its log in DIR; exports ZENTORIA_TEST_S3_ENDPOINT.
+# Stop it with moto_stop DIR.
+moto_start() {
+    local dir=$1 port
+    mkdir -p "$dir"
+    port=$(free_port)
+    python3 -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
+    echo $! >"$dir/moto.pid"
+    local tries=0
+    until python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" >/dev/null 2>&1; do
+        ((tries++ < 100)) || { cat "$dir/moto.log" >&2; die "moto's S3 server did not start"; }
+        sleep 0.2
+    done
+    export ZENTORIA_TEST_S3_ENDPOINT=http://127.0.0.1:$port
+}
+
+moto_stop() {
+    local dir=$1
+    [[ -f $dir/moto.pid ]] || return 0
+    kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
+    rm -f "$dir/moto.pid"
+}

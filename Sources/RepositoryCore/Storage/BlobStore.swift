@@ -36,6 +36,27 @@ package struct ObjectName: Hashable, Sendable, CustomStringConvertible {
     }
 
     package var description: String { path }
+
+    /// The object at a conventional relative path, or nil for anything else (a temporary
+    /// file, a misplaced `data/` object, a foreign file).
+    package init?(path: String) {
+        if path == "config" {
+            self = .config
+            return
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard let kind = parts.first.flatMap({ ObjectKind(rawValue: String($0)) }), kind != .config
+        else { return nil }
+        let name: Substring
+        switch (kind, parts.count) {
+        case (.data, 3) where parts[2].hasPrefix(parts[1]) && parts[1].count == 2: name = parts[2]
+        case (.data, _): return nil
+        case (_, 2): name = parts[1]
+        default: return nil
+        }
+        guard !name.isEmpty, name != ".", name != ".." else { return nil }
+        self.init(kind, String(name))
+    }
 }
 
 /// One listed object.
