@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestSupport"],
+            dependencies: ["RepositoryCore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -111,3 +111,52 @@ struct CatalogRebuildCommand: AsyncParsableCommand {
         try await CoordinatorCommandSupport.run { emit(try await options.tool().rebuildCatalog()) }
     }
 }
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Copy new snapshots to the other tiers and apply each tier's retention.",
+        discussion: """
+            Only packs a tier lacks are sent; an interrupted sync resumes where it stopped. \
+            Each tier keeps what its retention keeps: the components' own policies plus the \
+            tier's extra rules, up to its max_age. Exits non-zero when any tier failed; the \
+            other tiers are synced all the same.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp("Only this tier.", valueName: "NAME"))
+    var tier: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            emit(try await options.tool().sync(tier: tier, json: json))
+        }
+    }
+}
+
+struct RecoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Rebuild tier 1 and the catalog from another tier (disaster recovery).",
+        discussion: """
+            Needs only the configuration file, the tier's access settings (S3 credentials or \
+            the rclone config) and the repository password. Every snapshot the tier holds is \
+            copied into the configured repository directory, which is then checked; the \
+            catalog is rebuilt. See docs/DISASTER_RECOVERY.md.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: ArgumentHelp("The tier to recover from.", valueName: "NAME"))
+    var tier: String
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            emit(try await options.tool().recover(tier: tier))
+        }
+    }
+}

@@ -18,7 +18,8 @@ struct ZentoriaCoordinator: AsyncParsableCommand {
             InitServerCommand.self, ServeCommand.self, StatusCommand.self, TokenCommand.self,
             AgentsCommand.self,
             AdminSnapshotsCommand.self, BackupNowCommand.self, RestoreNowCommand.self,
-            PolicyForgetCommand.self, JobsCommand.self, CatalogCommand.self, RepoCommand.self,
+            PolicyForgetCommand.self, JobsCommand.self, CatalogCommand.self, SyncCommand.self,
+            RecoverCommand.self, RepoCommand.self,
         ]
     )
 }

@@ -13,7 +13,7 @@ package struct MaintenanceTool: Sendable {
         (self.configuration, self.logger) = (configuration, logger)
     }
 
-    private func openRepository() async throws -> Repository {
+    func openRepository() async throws -> Repository {
         let offline = OfflineTool(logger: logger)
         return try await offline.open(
             configuration.repository,
@@ -154,12 +154,7 @@ package struct MaintenanceTool: Sendable {
         }
         try catalog.replaceSnapshots(
             tier: "local",
-            with: snapshots.map {
-                CatalogSnapshot(
-                    id: $0.id.description, agent: $0.agent, component: $0.component,
-                    kind: $0.kind, startTime: $0.startTime, endTime: $0.endTime,
-                    size: Int64($0.size), bytesAdded: Int64($0.bytesAdded), tags: $0.tags)
-            })
+            with: snapshots.map { CatalogSnapshot($0, tier: TierConfiguration.localName) })
         var text =
             "catalog \(configuration.catalog): \(snapshots.count) snapshot(s) of \(components.count) component(s) cached\n"
         for failure in unreadable {

@@ -14,6 +14,7 @@ package import Transport
 /// | `admin_socket` | path | `<state_dir>/admin.sock` | admin API, owner-only |
 /// | `catalog` | path | `<state_dir>/catalog.db` | SQLite catalog (jobs, snapshot cache) |
 ///
+/// Tiers beyond tier 1: `tiers` (``TierConfiguration``).
 /// Schedules and retention: ``PolicyConfiguration`` (`time_zone`, `jobs`, `kinds`,
 /// `components`, `prune`).
 package struct CoordinatorConfiguration: Sendable, Decodable {
@@ -26,6 +27,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
     package var adminSocket: String
     package var catalog: String
     package var policies: PolicyConfiguration
+    package var tiers: [TierConfiguration]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -37,13 +39,14 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         case adminSocket = "admin_socket"
         case catalog
         case timeZone = "time_zone"
-        case jobs, kinds, components, prune
+        case jobs, kinds, components, prune, tiers
     }
 
     package init(
         listen: HostPort, enrollListen: HostPort, serverNames: [String], stateDirectory: String,
         repository: String? = nil, passwordFile: String, adminSocket: String? = nil,
-        catalog: String? = nil, policies: PolicyConfiguration = PolicyConfiguration()
+        catalog: String? = nil, policies: PolicyConfiguration = PolicyConfiguration(),
+        tiers: [TierConfiguration] = []
     ) {
         (self.listen, self.enrollListen, self.serverNames) = (listen, enrollListen, serverNames)
         self.stateDirectory = stateDirectory
@@ -52,6 +55,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         self.adminSocket = adminSocket ?? "\(stateDirectory)/admin.sock"
         self.catalog = catalog ?? "\(stateDirectory)/catalog.db"
         self.policies = policies
+        self.tiers = tiers
     }
 
     package init(from decoder: any Decoder) throws {
@@ -70,7 +74,9 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             passwordFile: try c.decode(String.self, forKey: .passwordFile),
             adminSocket: try c.decodeIfPresent(String.self, forKey: .adminSocket),
             catalog: try c.decodeIfPresent(String.self, forKey: .catalog),
-            policies: try PolicyConfiguration(decoding: decoder))
+            policies: try PolicyConfiguration(decoding: decoder),
+            tiers: c.contains(.tiers)
+                ? try TierConfiguration.decodeAll(from: try c.superDecoder(forKey: .tiers)) : [])
     }
 
     /// Refuses component overrides for agents that are not enrolled or components they did not

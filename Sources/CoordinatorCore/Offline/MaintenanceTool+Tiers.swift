@@ -1,0 +1,112 @@
+import Catalog
+import Foundation
+import RepositoryCore
+
+extension MaintenanceTool {
+    /// `sync [--tier NAME]`: copies new snapshots to the tiers and applies their retention.
+    /// - Throws: when any tier failed (after trying all of them), naming each.
+    package func sync(tier: String?, json: Bool) async throws -> String {
+        let primary = try await openRepository()
+        let replicator = Replicator(
+            primary: primary, tiers: configuration.tiers, policies: configuration.policies,
+            catalogPath: FileManager.default.fileExists(atPath: configuration.catalog)
+                ? configuration.catalog : nil,
+            logger: logger)
+        let line = ProgressLine()
+        let reports = try await replicator.sync(only: tier) { name, copy in
+            line.update { elapsed in
+                "\(name): \(copy.packsCopied + copy.packsResumed)/\(copy.packsPlanned) packs, "
+                    + "\(Format.bytes(copy.bytesCopied)) of \(Format.bytes(copy.bytesPlanned)) "
+                    + "in \(Int(elapsed)) s"
+            }
+        }
+        line.finish()
+        var text = ""
+        if json {
+            text =
+                try OfflineTool.json(
+                    .array(
+                        reports.map { report in
+                            .object([
+                                "tier": .string(report.tier),
+                                "snapshots_copied": .int(report.copy.snapshotsCopied.count),
+                                "snapshots_present": .int(report.copy.snapshotsPresent),
+                                "packs_copied": .int(report.copy.packsCopied),
+                                "packs_resumed": .int(report.copy.packsResumed),
+                                "bytes_copied": .int(report.copy.bytesCopied),
+                                "forgotten": .int(report.forgotten),
+                                "snapshots_held": .int(report.held),
+                                "error": report.failure.map { .string($0) } ?? .null,
+                            ])
+                        })) + "\n"
+        } else {
+            for report in reports {
+                if let failure = report.failure {
+                    text += "\(report.tier): FAILED: \(failure)\n"
+                    continue
+                }
+                text +=
+                    "\(report.tier): \(report.copy.snapshotsCopied.count) snapshot(s) copied, "
+                    + "\(report.copy.packsCopied) pack(s) (\(Format.bytes(report.copy.bytesCopied))) "
+                    + "sent, \(report.copy.packsResumed) resumed, \(report.forgotten) forgotten, "
+                    + "\(report.held) held\n"
+            }
+        }
+        let failed = reports.filter { $0.failure != nil }.map(\.tier)
+        if !failed.isEmpty {
+            emitBeforeFailure(text)
+            throw OfflineError("sync failed for tier(s): \(failed.joined(separator: ", "))")
+        }
+        return text
+    }
+
+    /// `recover --tier NAME`: rebuilds tier 1 and the catalog from another tier alone, on a
+    /// host that has only the configuration, the tier's access settings and the password.
+    package func recover(tier name: String) async throws -> String {
+        guard let tier = configuration.tiers.first(where: { $0.name == name }) else {
+            throw OfflineError(
+                "no tier named '\(name)' in the configuration; configured: "
+                    + configuration.tiers.map(\.name).joined(separator: ", "))
+        }
+        let password = try OfflineTool.readPassword(file: configuration.passwordFile)
+        let store = try Replicator.store(for: tier, logger: logger)
+        try await Replicator.checkAccess(tier, store: store)
+        let source = try await Repository.open(store: store, password: password, logger: logger)
+        try FileManager.default.createDirectory(
+            atPath: configuration.repository, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let local = try await source.tier(
+            on: FileSystemBlobStore(
+                root: configuration.repository, name: TierConfiguration.localName),
+            creating: true)
+        let line = ProgressLine()
+        let report = try await source.copySnapshots(nil, to: local) { copy in
+            line.update { elapsed in
+                "recovering from \(name): \(copy.packsCopied + copy.packsResumed)/\(copy.packsPlanned) packs, "
+                    + "\(Format.bytes(copy.bytesCopied)) in \(Int(elapsed)) s"
+            }
+        }
+        line.finish()
+        let check = try await local.check()
+        guard check.isHealthy else {
+            throw OfflineError(
+                "the recovered repository has problems: "
+                    + check.problems.prefix(5).map(\.description).joined(separator: "; "))
+        }
+        var text =
+            "recovered \(report.snapshotsCopied.count) snapshot(s) from tier \(name) "
+            + "(\(report.packsCopied) pack(s), \(Format.bytes(report.bytesCopied)); "
+            + "\(report.snapshotsPresent) were already here) into \(configuration.repository)\n"
+        text += try await rebuildCatalog()
+        let catalog = try Catalog.open(at: configuration.catalog)
+        try catalog.replaceSnapshots(
+            tier: name,
+            with: try await source.loadSnapshots().snapshots.map { CatalogSnapshot($0, tier: name) }
+        )
+        return text
+    }
+
+    private func emitBeforeFailure(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
