@@ -9,6 +9,8 @@ package struct JobRecord: Hashable, Sendable, Codable {
     /// What the job does.
     package enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
         case backup, restore, prune, check, forget, verify
+        /// Copying snapshots to the other tiers and applying their retention.
+        case sync
     }
 
     /// Why the job was started.

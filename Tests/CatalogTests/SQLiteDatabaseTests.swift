@@ -209,3 +209,41 @@ struct SchemaMigratorTests {
         }
     }
 }
+
+@Suite("Catalog schema upgrades")
+struct CatalogSchemaUpgradeTests {
+    @Test("a version-1 catalog keeps its jobs when upgraded, and then takes sync jobs")
+    func versionOneToTwo() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = "\(directory)/catalog.db"
+            do {
+                let database = try SQLiteDatabase(path: path, busyTimeout: .seconds(1))
+                try SchemaMigrator.migrate(
+                    database, with: Array(CatalogSchema.migrations.prefix(1)))
+                try database.execute(
+                    """
+                    INSERT INTO agents VALUES ('db', 1, 2, 0);
+                    INSERT INTO jobs (agent, component, kind, "trigger", state, scheduled_for,
+                        started_at, ended_at, bytes_read, snapshot_id)
+                    VALUES ('db', 'pg', 'backup', 'schedule', 'succeeded', 10, 11, 12, 4096, 'ab');
+                    """)
+                #expect(throws: CatalogError.self) {
+                    try database.execute(
+                        """
+                        INSERT INTO jobs (agent, component, kind, "trigger", state, scheduled_for)
+                        VALUES ('db', 'pg', 'sync', 'schedule', 'queued', 13)
+                        """)
+                }
+            }
+            let catalog = try Catalog.open(at: path)
+            #expect(try catalog.schemaVersion() == 2)
+            let old = try catalog.jobs()
+            #expect(old.count == 1)
+            #expect(old.first?.bytesRead == 4096 && old.first?.snapshotID == "ab")
+            let id = try catalog.insertJob(
+                agent: "db", component: "pg", kind: .sync, trigger: .schedule,
+                scheduledFor: Date())
+            #expect(try catalog.job(id)?.kind == .sync)
+        }
+    }
+}

@@ -12,7 +12,8 @@ enum CatalogSchema {
     /// Every migration, version 1 first.
     static let migrations: [SchemaMigration] = [
         SchemaMigration(
-            version: 1, summary: "agents, components, jobs, snapshot cache", sql: version1)
+            version: 1, summary: "agents, components, jobs, snapshot cache", sql: version1),
+        SchemaMigration(version: 2, summary: "sync jobs (copies to other tiers)", sql: version2),
     ]
 
     /// The newest version this build knows.
@@ -77,5 +78,40 @@ enum CatalogSchema {
         ) STRICT;
 
         CREATE INDEX snapshots_by_source ON snapshots (tier, agent, component, start_time DESC);
+        """
+
+    /// SQLite cannot change a CHECK constraint in place: the jobs table is rebuilt with
+    /// `sync` among its kinds, rows and indexes unchanged.
+    private static let version2 = """
+        CREATE TABLE jobs_v2 (
+            id             INTEGER PRIMARY KEY,
+            agent          TEXT    NOT NULL REFERENCES agents (name),
+            component      TEXT    NOT NULL,
+            kind           TEXT    NOT NULL
+                CHECK (kind IN ('backup', 'restore', 'prune', 'check', 'forget', 'verify', 'sync')),
+            "trigger"      TEXT    NOT NULL
+                CHECK ("trigger" IN ('schedule', 'catchup', 'retry', 'manual')),
+            state          TEXT    NOT NULL
+                CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'skipped')),
+            scheduled_for  INTEGER NOT NULL,
+            started_at     INTEGER,
+            ended_at       INTEGER,
+            bytes_read     INTEGER NOT NULL DEFAULT 0 CHECK (bytes_read >= 0),
+            bytes_added    INTEGER NOT NULL DEFAULT 0 CHECK (bytes_added >= 0),
+            snapshot_id    TEXT,
+            error          TEXT,
+            attempt        INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+            CHECK ((ended_at IS NULL) = (state IN ('queued', 'running'))),
+            CHECK (state <> 'running' OR started_at IS NOT NULL)
+        ) STRICT;
+
+        INSERT INTO jobs_v2 SELECT * FROM jobs;
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v2 RENAME TO jobs;
+
+        CREATE INDEX jobs_newest_first ON jobs (scheduled_for DESC, id DESC);
+        CREATE INDEX jobs_by_source
+            ON jobs (agent, component, kind, state, scheduled_for DESC, id DESC);
+        CREATE INDEX jobs_by_state ON jobs (state);
         """
 }

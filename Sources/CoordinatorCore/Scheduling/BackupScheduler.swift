@@ -13,18 +13,23 @@ package struct BackupScheduler: Service {
     let directory: AgentDirectory
     let catalog: Catalog
     let repository: Repository
+    /// Copies new snapshots to the other tiers; nil without tiers.
+    let replicator: Replicator?
     let logger: Logger
     /// How often the book is advanced; fire times are minutes apart, so a second is plenty.
     let tick: Duration
 
     package init(
         policies: PolicyConfiguration, hub: SessionHub, directory: AgentDirectory,
-        catalog: Catalog, repository: Repository, logger: Logger, tick: Duration = .seconds(1)
+        catalog: Catalog, repository: Repository, replicator: Replicator? = nil,
+        logger: Logger, tick: Duration = .seconds(1)
     ) {
         (self.policies, self.hub, self.directory, self.catalog) = (
             policies, hub, directory, catalog
         )
-        (self.repository, self.logger, self.tick) = (repository, logger, tick)
+        (self.repository, self.replicator, self.logger, self.tick) = (
+            repository, replicator, logger, tick
+        )
     }
 
     /// The book and what the catalog calls its jobs, behind one actor.
@@ -55,6 +60,27 @@ package struct BackupScheduler: Service {
         func hubID(_ job: Int) -> String? { hubIDs[job] }
         func catalogID(_ job: Int) -> JobID? { catalogIDs[job] }
         func markRecorded(_ agent: String) -> Bool { recordedAgents.insert(agent).inserted }
+
+        private var syncRunning = false
+        private var syncAgain = false
+        /// Whether the caller should run a sync now (none is running).
+        func beginSync() -> Bool {
+            if syncRunning {
+                syncAgain = true
+                return false
+            }
+            syncRunning = true
+            return true
+        }
+        /// Whether the caller should run once more (a sync was asked for meanwhile).
+        func endSync() -> Bool {
+            if syncAgain {
+                syncAgain = false
+                return true
+            }
+            syncRunning = false
+            return false
+        }
     }
 
     package func run() async throws {
@@ -73,6 +99,7 @@ package struct BackupScheduler: Service {
     private func loop() async throws {
         let state = State(limits: policies.limits)
         var nextPrune = policies.pruneSchedule.nextFire(after: Date(), in: policies.timeZone)
+        var nextSync = policies.syncSchedule.nextFire(after: Date(), in: policies.timeZone)
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let now = Date()
@@ -114,6 +141,10 @@ package struct BackupScheduler: Service {
                 if let due = nextPrune, due <= now {
                     nextPrune = policies.pruneSchedule.nextFire(after: now, in: policies.timeZone)
                     group.addTask { await self.prune(scheduledFor: due) }
+                }
+                if let due = nextSync, due <= now {
+                    nextSync = policies.syncSchedule.nextFire(after: now, in: policies.timeZone)
+                    group.addTask { await self.sync(scheduledFor: due, state: state) }
                 }
                 try await Task.sleep(for: tick)
             }
@@ -205,6 +236,7 @@ package struct BackupScheduler: Service {
                     "snapshot.id": "\(snapshot.id)", "bytes.added": "\(snapshot.bytesAdded)",
                 ])
             await applyRetention(job.key)
+            if policies.syncAfterBackup { await sync(scheduledFor: Date(), state: state) }
             return true
         } catch {
             try? catalog.finishJob(catalogID, as: .failed, at: Date(), error: "\(error)")
@@ -236,6 +268,36 @@ package struct BackupScheduler: Service {
             logger.warning(
                 "retention failed", metadata: ["component": "\(key)", "error": "\(error)"])
         }
+    }
+
+    /// Copies new snapshots to every tier and applies their retention (a `sync` job). Syncs
+    /// do not overlap: one asked for while another runs is folded into a single rerun.
+    private func sync(scheduledFor: Date, state: State) async {
+        guard let replicator, await state.beginSync() else { return }
+        repeat {
+            let agent = "coordinator"
+            try? catalog.recordAgent(name: agent, seenAt: Date())
+            let id = try? catalog.insertJob(
+                agent: agent, component: "tiers", kind: .sync, trigger: .schedule,
+                scheduledFor: scheduledFor)
+            if let id { try? catalog.startJob(id, at: Date()) }
+            do {
+                let reports = try await replicator.sync()
+                let failures = reports.compactMap { report in
+                    report.failure.map { "\(report.tier): \($0)" }
+                }
+                let copied = reports.reduce(0) { $0 + $1.copy.bytesCopied }
+                if let id {
+                    try? catalog.finishJob(
+                        id, as: failures.isEmpty ? .succeeded : .failed, at: Date(),
+                        bytesAdded: Int64(copied),
+                        error: failures.isEmpty ? nil : failures.joined(separator: "; "))
+                }
+            } catch {
+                if let id { try? catalog.finishJob(id, as: .failed, at: Date(), error: "\(error)") }
+                logger.warning("sync failed", metadata: ["error": "\(error)"])
+            }
+        } while await state.endSync()
     }
 
     /// Prune, beside running backups; waits up to 15 minutes for them to delete at once.

@@ -92,7 +92,7 @@ package enum JobDurationText {
 
 extension PolicyConfiguration {
     /// The policy keys of the coordinator's top-level mapping; other keys are left alone.
-    static let topLevelKeys = ["time_zone", "jobs", "kinds", "components", "prune"]
+    static let topLevelKeys = ["time_zone", "jobs", "kinds", "components", "prune", "sync"]
 
     /// Decodes the policy keys; every problem names its setting (and so its line).
     init(decoding decoder: any Decoder) throws {
@@ -151,6 +151,18 @@ extension PolicyConfiguration {
                 }
                 repackThreshold = percent / 100
             }
+        }
+        if top.contains(ConfigKey("sync")) {
+            let sync = try top.nestedContainer(keyedBy: ConfigKey.self, forKey: ConfigKey("sync"))
+            try sync.rejectUnknownKeys(["schedule", "after_backup"], in: "sync")
+            if let schedule = try sync.cron("schedule") {
+                guard schedule.count == 1 else {
+                    throw sync.problem("schedule", "sync takes one cron expression")
+                }
+                syncSchedule = schedule[0]
+            }
+            syncAfterBackup =
+                try sync.decodeIfPresent(Bool.self, forKey: ConfigKey("after_backup")) ?? true
         }
     }
 }

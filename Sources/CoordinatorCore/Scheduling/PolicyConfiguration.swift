@@ -13,6 +13,8 @@ package import RepositoryCore
 /// | `components.<agent/name, */name or name>` | policy | none | per component, over its kind's |
 /// | `prune.schedule` | cron | `0 4 * * *` | when prune runs |
 /// | `prune.repack_threshold` | percent | 20 | repack packs at least this unused |
+/// | `sync.schedule` | cron | `30 4 * * *` | when every tier is synced in full |
+/// | `sync.after_backup` | bool | true | copy each new snapshot to the tiers at once |
 ///
 /// A policy has `schedule` (a cron expression or a list; times that coincide run once),
 /// `time_zone`, `random_delay`, `timeout` (durations: `90s`, `5min`, `2h`, `1d`), `retries`,
@@ -26,6 +28,10 @@ package struct PolicyConfiguration: Sendable {
     package var overrides: [String: PolicyOverride]
     package var pruneSchedule: CronExpression
     package var repackThreshold: Double
+    /// When every tier is synced in full (besides after each backup).
+    package var syncSchedule: CronExpression
+    /// Whether each backup is copied to the other tiers as soon as it is stored.
+    package var syncAfterBackup: Bool
 
     /// The kinds components may have (DESIGN: Components).
     package static let knownKinds: Set<String> = [
@@ -38,12 +44,15 @@ package struct PolicyConfiguration: Sendable {
         kinds: [String: ComponentPolicy] = ComponentPolicy.seedDefaults,
         overrides: [String: PolicyOverride] = [:],
         pruneSchedule: CronExpression = CronExpression(builtIn: "0 4 * * *"),
-        repackThreshold: Double = 0.2
+        repackThreshold: Double = 0.2,
+        syncSchedule: CronExpression = CronExpression(builtIn: "30 4 * * *"),
+        syncAfterBackup: Bool = true
     ) {
         (self.timeZone, self.limits, self.kinds, self.overrides) = (
             timeZone, limits, kinds, overrides
         )
         (self.pruneSchedule, self.repackThreshold) = (pruneSchedule, repackThreshold)
+        (self.syncSchedule, self.syncAfterBackup) = (syncSchedule, syncAfterBackup)
     }
 
     /// The policy of one component: its kind's (or an override's `kind`), then the overrides

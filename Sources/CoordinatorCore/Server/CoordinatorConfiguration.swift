@@ -39,7 +39,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         case adminSocket = "admin_socket"
         case catalog
         case timeZone = "time_zone"
-        case jobs, kinds, components, prune, tiers
+        case jobs, kinds, components, prune, sync, tiers
     }
 
     package init(

@@ -36,9 +36,15 @@ package struct CoordinatorServer: Service {
         let tokens = try TokenStore(path: files.tokens)
         let catalog = try Catalog.open(at: config.catalog)
         let hub = SessionHub(catalog: catalog)
+        let replicator =
+            config.tiers.isEmpty
+            ? nil
+            : Replicator(
+                primary: repository, tiers: config.tiers, policies: config.policies,
+                catalogPath: config.catalog, logger: logger)
         let scheduler = BackupScheduler(
             policies: config.policies, hub: hub, directory: directory, catalog: catalog,
-            repository: repository, logger: logger)
+            repository: repository, replicator: replicator, logger: logger)
 
         let verifier = PeerVerification.agentCertificates(ca: authority.certificate) {
             agent, certificate in
