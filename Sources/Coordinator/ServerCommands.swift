@@ -224,6 +224,11 @@ struct RestoreNowCommand: AsyncParsableCommand {
         String?
     @Option(help: "With 'latest' and --output: this agent's snapshots.") var agent: String?
     @Option(help: "With 'latest' and --output: this component's snapshots.") var component: String?
+    @Option(
+        help: ArgumentHelp(
+            "Read from this tier only (default: the nearest tier holding the snapshot; a damaged chunk is read from another tier).",
+            valueName: "NAME"))
+    var tier: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -236,7 +241,7 @@ struct RestoreNowCommand: AsyncParsableCommand {
         if let output {
             try await CoordinatorCommandSupport.run {
                 try await admin.tool().readSnapshot(
-                    snapshot, agent: agent, component: component, output: output)
+                    snapshot, agent: agent, component: component, tier: tier, output: output)
             }
             return
         }
@@ -246,7 +251,7 @@ struct RestoreNowCommand: AsyncParsableCommand {
                 AdminTool.JobRequest(
                     kind: "restore", agent: targetAgent, component: targetComponent,
                     snapshot: snapshot, target: target ?? "",
-                    overwrite: overwrite, wait: true),
+                    overwrite: overwrite, wait: true, tier: tier ?? ""),
                 json: json)
             emit(text)
             if !succeeded { throw ExitCode.failure }

@@ -37,6 +37,13 @@ struct PolicyConfigurationTests {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../deploy/coordinator.yaml").standardized.path
         let config = try CoordinatorConfiguration.load(path: path)
+        #expect(config.tiers.map(\.name) == ["minio", "offsite"])
+        #expect(config.localRetention == TierRetention(maxAge: RetentionDuration(days: 30)))
+        #expect(config.tiers[0].retention == TierRetention(maxAge: RetentionDuration(days: 90)))
+        #expect(
+            config.tiers[1].retention
+                == TierRetention(extra: RetentionPolicy(keepMonthly: .unlimited)))
+        #expect(config.policies.syncAfterBackup)
         let policies = config.policies
         #expect(policies.timeZone.identifier == "Europe/Amsterdam")
         let postgres = policies.policy(

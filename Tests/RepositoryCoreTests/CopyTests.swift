@@ -1,4 +1,5 @@
 import RepositoryCore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -164,4 +165,48 @@ struct CopyTests {
         #expect(try await ObjectScan.objects(in: store, containing: marker).isEmpty)
         #expect(try await ObjectScan.objects(in: store, containing: []).count > 3)
     }
+
+    @Test("a chunk damaged or missing on tier 1 is read from another tier")
+    func fallbackRead() async throws {
+        let store = InMemoryBlobStore()
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 13)
+        let dump = random.bytes(2_000_000)
+        let snapshot = try await TestRepository.backup(repository, dump).snapshot
+        let tier = try await repository.tier(on: InMemoryBlobStore(name: "tier"), creating: true)
+        _ = try await repository.copySnapshots(nil, to: tier)
+        let packs = try await store.list(.data).map(\.name)
+        store.tamper(packs[0]) { $0[100] ^= 0x40 }
+        try await store.delete(packs[1])
+
+        let (index, _, _) = try await repository.loadIndex()
+        await #expect(throws: RepositoryError.self) {
+            try await repository.restore(snapshot, index: index, to: { _ in })
+        }
+        let (tierIndex, _, _) = try await tier.loadIndex()
+        let fallbacks = Counter()
+        var restored: [UInt8] = []
+        try await repository.restore(
+            snapshot, index: index,
+            fallback: { id in
+                fallbacks.increment()
+                return await tier.readChunkIfIntact(id, index: tierIndex)
+            },
+            to: { restored += $0 })
+        #expect(restored == dump)
+        #expect(fallbacks.value >= 2)
+
+        // A fallback that has nothing better still fails the restore.
+        await #expect(throws: RepositoryError.self) {
+            try await repository.restore(
+                snapshot, index: index, fallback: { _ in nil }, to: { _ in })
+        }
+    }
+}
+
+/// A thread-safe counter for closures that must be Sendable.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -45,17 +45,50 @@ package struct AdminTool: Sendable {
                 "jobs_running": .int(Int(status.jobsRunning)),
                 "ca_fingerprint": .string(status.caFingerprint),
                 "listen": .string(status.listenAddress),
+                "tiers": .array(
+                    status.tiers.map { tier in
+                        .object([
+                            "name": .string(tier.name), "healthy": .bool(tier.healthy),
+                            "error": tier.error.isEmpty ? .null : .string(tier.error),
+                            "snapshots": .int(Int(tier.snapshots)),
+                            "last_sync": tier.lastSyncUnixMillis == 0
+                                ? .null
+                                : .string(
+                                    Timestamp.format(
+                                        Date(
+                                            timeIntervalSince1970: Double(tier.lastSyncUnixMillis)
+                                                / 1000))),
+                        ])
+                    }),
             ])
         }
-        return OfflineTool.table([
-            ["Coordinator", status.coordinatorVersion],
-            ["Listening", status.listenAddress],
-            ["Repository", status.repositoryID],
-            ["Agents", "\(status.agentsConnected) connected of \(status.agentsEnrolled) enrolled"],
-            ["Snapshots", "\(status.snapshots)"],
-            ["Jobs running", "\(status.jobsRunning)"],
-            ["CA fingerprint", status.caFingerprint],
-        ])
+        let tierRows = status.tiers.map { tier in
+            let synced =
+                tier.lastSyncUnixMillis == 0
+                ? "never synced"
+                : "synced "
+                    + OfflineTool.localTime(
+                        Date(timeIntervalSince1970: Double(tier.lastSyncUnixMillis) / 1000))
+            let state =
+                tier.healthy
+                ? "ok, \(tier.snapshots) snapshot(s)"
+                    + (tier.name == "local" ? "" : ", \(synced)")
+                : "UNAVAILABLE: \(tier.error)"
+            return ["Tier \(tier.name)", state]
+        }
+        return OfflineTool.table(
+            [
+                ["Coordinator", status.coordinatorVersion],
+                ["Listening", status.listenAddress],
+                ["Repository", status.repositoryID],
+                [
+                    "Agents",
+                    "\(status.agentsConnected) connected of \(status.agentsEnrolled) enrolled",
+                ],
+                ["Snapshots", "\(status.snapshots)"],
+                ["Jobs running", "\(status.jobsRunning)"],
+                ["CA fingerprint", status.caFingerprint],
+            ] + tierRows)
     }
 
     package func createToken(agent: String, ttl: Int) async throws -> String {
@@ -130,6 +163,7 @@ package struct AdminTool: Sendable {
                             "component": .string(snapshot.component),
                             "kind": .string(snapshot.kind), "size": .int(Int(snapshot.size)),
                             "bytes_added": .int(Int(snapshot.bytesAdded)),
+                            "tiers": .array(snapshot.tiers.map { .string($0) }),
                             "start_time": .string(
                                 Timestamp.format(
                                     Date(
@@ -138,7 +172,7 @@ package struct AdminTool: Sendable {
                         ])
                     }))
         }
-        var rows = [["ID", "Time", "Agent", "Component", "Kind", "Size", "Added"]]
+        var rows = [["ID", "Time", "Agent", "Component", "Kind", "Size", "Added", "Tiers"]]
         for snapshot in snapshots {
             rows.append([
                 String(snapshot.id.prefix(8)),
@@ -146,7 +180,7 @@ package struct AdminTool: Sendable {
                     Date(timeIntervalSince1970: Double(snapshot.startUnixMillis) / 1000)),
                 snapshot.agent,
                 snapshot.component, snapshot.kind, Format.bytes(Int(snapshot.size)),
-                Format.bytes(Int(snapshot.bytesAdded)),
+                Format.bytes(Int(snapshot.bytesAdded)), snapshot.tiers.joined(separator: ","),
             ])
         }
         return OfflineTool.table(rows) + "\(snapshots.count) snapshot(s)\n"
@@ -161,16 +195,18 @@ package struct AdminTool: Sendable {
         var target = ""
         var overwrite = false
         var wait: Bool
+        /// A restore's tier; empty for the nearest one holding the snapshot.
+        var tier = ""
 
         package init(
             kind: String, agent: String, component: String, snapshot: String = "",
             target: String = "",
-            overwrite: Bool = false, wait: Bool
+            overwrite: Bool = false, wait: Bool, tier: String = ""
         ) {
             (self.kind, self.agent, self.component, self.snapshot) = (
                 kind, agent, component, snapshot
             )
-            (self.target, self.overwrite, self.wait) = (target, overwrite, wait)
+            (self.target, self.overwrite, self.wait, self.tier) = (target, overwrite, wait, tier)
         }
     }
 
@@ -184,6 +220,7 @@ package struct AdminTool: Sendable {
             $0.target = job.target
             $0.overwrite = job.overwrite
             $0.wait = job.wait
+            $0.tier = job.tier
         }
         let progress = self.progress
         let last = try await withAdmin { client in
@@ -223,7 +260,7 @@ package struct AdminTool: Sendable {
 
     /// Writes a snapshot's dump to `output` (atomically) through the coordinator.
     package func readSnapshot(
-        _ selector: String, agent: String?, component: String?, output: String
+        _ selector: String, agent: String?, component: String?, tier: String? = nil, output: String
     ) async throws {
         let temporary = output + ".partial"
         guard
@@ -238,6 +275,7 @@ package struct AdminTool: Sendable {
                         $0.snapshot = selector
                         $0.agent = agent ?? ""
                         $0.component = component ?? ""
+                        $0.tier = tier ?? ""
                     }
                 ) { response in
                     for try await message in response.messages {

@@ -32,7 +32,8 @@ package struct MaintenanceTool: Sendable {
                 "snapshot \(failure.name.name) cannot be read (\(failure.error)); run repo check first"
             )
         }
-        let plans = configuration.policies.retention(for: snapshots, only: component)
+        let plans = configuration.policies.retention(
+            for: snapshots, tier: configuration.localRetention, only: component)
         if let component, plans.isEmpty {
             throw OfflineError("\(component) has no snapshots")
         }

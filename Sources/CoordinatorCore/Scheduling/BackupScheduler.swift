@@ -15,6 +15,8 @@ package struct BackupScheduler: Service {
     let repository: Repository
     /// Copies new snapshots to the other tiers; nil without tiers.
     let replicator: Replicator?
+    /// Tier 1's limit on top of each component's policy.
+    let localRetention: TierRetention
     let logger: Logger
     /// How often the book is advanced; fire times are minutes apart, so a second is plenty.
     let tick: Duration
@@ -22,6 +24,7 @@ package struct BackupScheduler: Service {
     package init(
         policies: PolicyConfiguration, hub: SessionHub, directory: AgentDirectory,
         catalog: Catalog, repository: Repository, replicator: Replicator? = nil,
+        localRetention: TierRetention = .defaults(for: TierConfiguration.localName),
         logger: Logger, tick: Duration = .seconds(1)
     ) {
         (self.policies, self.hub, self.directory, self.catalog) = (
@@ -30,6 +33,7 @@ package struct BackupScheduler: Service {
         (self.repository, self.replicator, self.logger, self.tick) = (
             repository, replicator, logger, tick
         )
+        self.localRetention = localRetention
     }
 
     /// The book and what the catalog calls its jobs, behind one actor.
@@ -253,7 +257,7 @@ package struct BackupScheduler: Service {
         if let id { try? catalog.startJob(id, at: Date()) }
         do {
             let (snapshots, _) = try await repository.loadSnapshots()
-            let plans = policies.retention(for: snapshots, only: key)
+            let plans = policies.retention(for: snapshots, tier: localRetention, only: key)
             let forgotten = try await repository.apply(plans)
             _ = try? catalog.removeSnapshots(
                 ids: plans.flatMap { $0.plan.forget.map(\.id) }, tier: "local")

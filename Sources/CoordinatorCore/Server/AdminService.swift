@@ -1,4 +1,4 @@
-import Catalog
+package import Catalog
 import Foundation
 package import GRPCCore
 package import Logging
@@ -10,6 +10,9 @@ package import Transport
 /// The admin API on the owner-only Unix socket.
 package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
     let repository: Repository
+    let tiers: TierSet
+    let health: TierHealth
+    let catalog: Catalog
     let directory: AgentDirectory
     let tokens: TokenStore
     let hub: SessionHub
@@ -18,12 +21,14 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
     let logger: Logger
 
     package init(
-        repository: Repository, directory: AgentDirectory, tokens: TokenStore, hub: SessionHub,
+        repository: Repository, tiers: TierSet, health: TierHealth, catalog: Catalog,
+        directory: AgentDirectory, tokens: TokenStore, hub: SessionHub,
         authority: CertificateAuthority, listen: HostPort, logger: Logger
     ) {
-        (self.repository, self.directory, self.tokens, self.hub) = (
-            repository, directory, tokens, hub
+        (self.repository, self.tiers, self.health, self.catalog) = (
+            repository, tiers, health, catalog
         )
+        (self.directory, self.tokens, self.hub) = (directory, tokens, hub)
         (self.authority, self.listen, self.logger) = (authority, listen, logger)
     }
 
@@ -42,6 +47,20 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
             $0.jobsRunning = UInt32(running)
             $0.caFingerprint = authority.fingerprint
             $0.listenAddress = listen.description
+            $0.tiers = tiers.names.map { name in
+                let entry = health.entry(name)
+                let held =
+                    name == TierConfiguration.localName
+                    ? snapshots.count : ((try? catalog.snapshots(tier: name).count) ?? 0)
+                return .with {
+                    $0.name = name
+                    $0.healthy = name == TierConfiguration.localName || entry?.error == nil
+                    $0.error = entry?.error ?? ""
+                    $0.snapshots = UInt32(held)
+                    $0.lastSyncUnixMillis = Int64(
+                        (entry?.lastSync?.timeIntervalSince1970 ?? 0) * 1000)
+                }
+            }
         }
     }
 
@@ -99,14 +118,27 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
     package func listSnapshots(
         request: Zentoria_V1_ListSnapshotsRequest, context: ServerContext
     ) async throws -> Zentoria_V1_ListSnapshotsResponse {
+        // Tier 1 from the repository itself; the other tiers as the catalog last saw them.
         let (snapshots, _) = try await repository.loadSnapshots()
+        var entries = snapshots.map { CatalogSnapshot($0, tier: TierConfiguration.localName) }
+        for name in tiers.names.dropFirst() {
+            entries += (try? catalog.snapshots(tier: name)) ?? []
+        }
+        var byID: [String: (snapshot: CatalogSnapshot, tiers: [String])] = [:]
+        for entry in entries
+        where (request.agent.isEmpty || entry.agent == request.agent)
+            && (request.component.isEmpty || entry.component == request.component)
+        {
+            byID[entry.id, default: (entry, [])].tiers.append(entry.tier)
+        }
+        let listed = byID.values.sorted {
+            ($0.snapshot.startTime, $0.snapshot.id) < ($1.snapshot.startTime, $1.snapshot.id)
+        }
         return .with {
-            $0.snapshots = snapshots.filter {
-                (request.agent.isEmpty || $0.agent == request.agent)
-                    && (request.component.isEmpty || $0.component == request.component)
-            }.map { snapshot in
-                .with {
-                    $0.id = snapshot.id.description
+            $0.snapshots = listed.map { item in
+                let snapshot = item.snapshot
+                return .with {
+                    $0.id = snapshot.id
                     $0.agent = snapshot.agent
                     $0.component = snapshot.component
                     $0.kind = snapshot.kind
@@ -115,6 +147,7 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
                     $0.size = UInt64(snapshot.size)
                     $0.bytesAdded = UInt64(snapshot.bytesAdded)
                     $0.tags = snapshot.tags
+                    $0.tiers = item.tiers
                 }
             }
         }
@@ -132,8 +165,10 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
                     .backup, agent: request.agent, component: request.component,
                     recordAs: .manual)
             case "restore":
-                let (snapshots, _) = try await repository.loadSnapshots()
-                let snapshot = try SnapshotSelector(request.snapshot).resolve(in: snapshots)
+                let snapshot = try await tiers.locate(
+                    SnapshotSelector(request.snapshot),
+                    tier: request.tier.isEmpty ? nil : request.tier
+                ).snapshot
                 guard snapshot.agent == request.agent else {
                     throw CoordinatorError(
                         "snapshot \(snapshot.id.shortDescription) belongs to agent \(snapshot.agent), not \(request.agent)"
@@ -141,7 +176,7 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
                 }
                 job = try await hub.start(
                     .restore, agent: request.agent, component: request.component,
-                    snapshot: snapshot.id.description,
+                    snapshot: snapshot.id.description, tier: request.tier,
                     target: request.target, overwrite: request.overwrite, recordAs: .manual)
             default:
                 throw CoordinatorError("unknown job kind '\(request.kind)'")
@@ -176,19 +211,18 @@ package struct AdminService: Zentoria_V1_Admin.SimpleServiceProtocol {
         response: RPCWriter<Zentoria_V1_ReadSnapshotResponse>,
         context: ServerContext
     ) async throws {
-        let (snapshots, _) = try await repository.loadSnapshots()
-        let snapshot: Snapshot
+        let located: TierSet.Located
         do {
-            snapshot = try SnapshotSelector(
-                request.snapshot, agent: request.agent.isEmpty ? nil : request.agent,
-                component: request.component.isEmpty ? nil : request.component
-            ).resolve(in: snapshots)
+            located = try await tiers.locate(
+                SnapshotSelector(
+                    request.snapshot, agent: request.agent.isEmpty ? nil : request.agent,
+                    component: request.component.isEmpty ? nil : request.component),
+                tier: request.tier.isEmpty ? nil : request.tier)
         } catch {
             throw RPCError(code: .notFound, message: "\(error)")
         }
-        let (index, _, _) = try await repository.loadIndex()
-        try await repository.restore(
-            snapshot, index: index,
+        try await tiers.restore(
+            located,
             to: { bytes in
                 try await response.write(.with { $0.data = Data(bytes) })
             })

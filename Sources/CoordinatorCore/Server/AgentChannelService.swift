@@ -13,15 +13,18 @@ import X509
 /// agent by the verified client certificate and is re-checked against revocation.
 package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtocol {
     let repository: Repository
+    let tiers: TierSet
     let directory: AgentDirectory
     let hub: SessionHub
     let logger: Logger
     static let protocolVersion: UInt32 = 1
 
-    package init(repository: Repository, directory: AgentDirectory, hub: SessionHub, logger: Logger)
-    {
-        (self.repository, self.directory, self.hub, self.logger) = (
-            repository, directory, hub, logger
+    package init(
+        repository: Repository, tiers: TierSet, directory: AgentDirectory, hub: SessionHub,
+        logger: Logger
+    ) {
+        (self.repository, self.tiers, self.directory, self.hub, self.logger) = (
+            repository, tiers, directory, hub, logger
         )
     }
 
@@ -183,18 +186,18 @@ package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtoc
                 code: .permissionDenied,
                 message: "no running restore job \(request.jobID) for \(agent)")
         }
-        let (snapshots, _) = try await repository.loadSnapshots()
-        let snapshot = try SnapshotSelector(job.snapshot).resolve(in: snapshots)
+        let located = try await tiers.locate(
+            SnapshotSelector(job.snapshot), tier: job.tier.isEmpty ? nil : job.tier)
+        let snapshot = located.snapshot
         guard snapshot.agent == agent else {
             throw RPCError(
                 code: .permissionDenied,
                 message: "snapshot \(snapshot.id.shortDescription) belongs to another agent")
         }
-        let (index, _, _) = try await repository.loadIndex()
         var hasher = SHA256()
         var total: UInt64 = 0
-        try await repository.restore(
-            snapshot, index: index,
+        try await tiers.restore(
+            located,
             to: { bytes in
                 hasher.update(data: bytes)
                 total += UInt64(bytes.count)

@@ -28,6 +28,8 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
     package var catalog: String
     package var policies: PolicyConfiguration
     package var tiers: [TierConfiguration]
+    /// Tier 1's own limit (`tiers: local: retention:`), on top of each component's policy.
+    package var localRetention: TierRetention
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -46,7 +48,8 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         listen: HostPort, enrollListen: HostPort, serverNames: [String], stateDirectory: String,
         repository: String? = nil, passwordFile: String, adminSocket: String? = nil,
         catalog: String? = nil, policies: PolicyConfiguration = PolicyConfiguration(),
-        tiers: [TierConfiguration] = []
+        tiers: [TierConfiguration] = [],
+        localRetention: TierRetention = .defaults(for: TierConfiguration.localName)
     ) {
         (self.listen, self.enrollListen, self.serverNames) = (listen, enrollListen, serverNames)
         self.stateDirectory = stateDirectory
@@ -56,11 +59,16 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         self.catalog = catalog ?? "\(stateDirectory)/catalog.db"
         self.policies = policies
         self.tiers = tiers
+        self.localRetention = localRetention
     }
 
     package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let state = try c.decode(String.self, forKey: .stateDirectory)
+        let tiers =
+            c.contains(.tiers)
+            ? try TierConfiguration.decodeAll(from: try c.superDecoder(forKey: .tiers))
+            : (local: TierRetention.defaults(for: TierConfiguration.localName), tiers: [])
         self.init(
             listen: try c.decodeIfPresent(HostPort.self, forKey: .listen)
                 ?? HostPort(host: "0.0.0.0", port: 7444),
@@ -75,8 +83,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             adminSocket: try c.decodeIfPresent(String.self, forKey: .adminSocket),
             catalog: try c.decodeIfPresent(String.self, forKey: .catalog),
             policies: try PolicyConfiguration(decoding: decoder),
-            tiers: c.contains(.tiers)
-                ? try TierConfiguration.decodeAll(from: try c.superDecoder(forKey: .tiers)) : [])
+            tiers: tiers.tiers, localRetention: tiers.local)
     }
 
     /// Refuses component overrides for agents that are not enrolled or components they did not

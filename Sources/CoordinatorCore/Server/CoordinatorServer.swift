@@ -36,15 +36,18 @@ package struct CoordinatorServer: Service {
         let tokens = try TokenStore(path: files.tokens)
         let catalog = try Catalog.open(at: config.catalog)
         let hub = SessionHub(catalog: catalog)
+        let health = TierHealth()
+        let tiers = TierSet(primary: repository, tiers: config.tiers, logger: logger)
         let replicator =
             config.tiers.isEmpty
             ? nil
             : Replicator(
                 primary: repository, tiers: config.tiers, policies: config.policies,
-                catalogPath: config.catalog, logger: logger)
+                catalogPath: config.catalog, health: health, logger: logger)
         let scheduler = BackupScheduler(
             policies: config.policies, hub: hub, directory: directory, catalog: catalog,
-            repository: repository, replicator: replicator, logger: logger)
+            repository: repository, replicator: replicator,
+            localRetention: config.localRetention, logger: logger)
 
         let verifier = PeerVerification.agentCertificates(ca: authority.certificate) {
             agent, certificate in
@@ -57,7 +60,8 @@ package struct CoordinatorServer: Service {
                 config: ChannelLimits.server()),
             services: [
                 AgentChannelService(
-                    repository: repository, directory: directory, hub: hub, logger: logger)
+                    repository: repository, tiers: tiers, directory: directory, hub: hub,
+                    logger: logger)
             ])
         let enrollServer = GRPCServer(
             transport: HTTP2ServerTransport.Posix(
@@ -74,8 +78,8 @@ package struct CoordinatorServer: Service {
                 address: .unixDomainSocket(path: config.adminSocket), transportSecurity: .plaintext),
             services: [
                 AdminService(
-                    repository: repository, directory: directory, tokens: tokens, hub: hub,
-                    authority: authority,
+                    repository: repository, tiers: tiers, health: health, catalog: catalog,
+                    directory: directory, tokens: tokens, hub: hub, authority: authority,
                     listen: config.listen, logger: logger)
             ])
 
@@ -85,6 +89,8 @@ package struct CoordinatorServer: Service {
                     group.addTask { try await server.serve() }
                 }
                 group.addTask { try await scheduler.run() }
+                // A broken tier is reported at once, never fatal: backups land on tier 1.
+                if let replicator { group.addTask { await replicator.checkAll() } }
                 // The admin socket is owner-only: the state directory is 0700 and so is the socket.
                 group.addTask {
                     if let address = try await adminServer.listeningAddress,

@@ -18,6 +18,8 @@ package actor SessionHub {
         package var agent: String
         package var component: String
         package var snapshot: String
+        /// The tier a restore reads from; empty for the nearest one holding the snapshot.
+        package var tier: String = ""
         package var target: String
         package var overwrite: Bool
         package var state: JobState
@@ -93,7 +95,7 @@ package actor SessionHub {
     /// Starts a job on a connected agent for a component it announced.
     package func start(
         _ kind: JobKind, agent: String, component: String, snapshot: String = "",
-        target: String = "",
+        tier: String = "", target: String = "",
         overwrite: Bool = false, recordAs trigger: JobRecord.Trigger? = nil
     ) throws -> Job {
         guard let session = sessions[agent] else {
@@ -110,7 +112,7 @@ package actor SessionHub {
         }
         let job = Job(
             id: UUID().uuidString.lowercased(), kind: kind, agent: agent, component: component,
-            snapshot: snapshot,
+            snapshot: snapshot, tier: tier,
             target: target, overwrite: overwrite, state: .running)
         jobs[job.id] = job
         if let catalog, let trigger {

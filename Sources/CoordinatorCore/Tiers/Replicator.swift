@@ -23,20 +23,41 @@ package struct Replicator: Sendable {
     package let tiers: [TierConfiguration]
     package let policies: PolicyConfiguration
     package let catalogPath: String?
+    package let health: TierHealth?
     package let logger: Logger
 
     package init(
         primary: Repository, tiers: [TierConfiguration], policies: PolicyConfiguration,
-        catalogPath: String?, logger: Logger
+        catalogPath: String?, health: TierHealth? = nil, logger: Logger
     ) {
         (self.primary, self.tiers, self.policies) = (primary, tiers, policies)
-        (self.catalogPath, self.logger) = (catalogPath, logger)
+        (self.catalogPath, self.health, self.logger) = (catalogPath, health, logger)
+    }
+
+    /// Checks every tier once (at start-up), recording and logging what is wrong; tier 1
+    /// is not affected by a broken tier.
+    package func checkAll() async {
+        for tier in tiers {
+            do {
+                try await Self.checkAccess(tier, store: try Self.store(for: tier, logger: logger))
+                health?.record(tier.name, error: nil)
+            } catch {
+                health?.record(tier.name, error: "\(error)")
+                logger.error(
+                    "tier unavailable; backups still land on tier 1",
+                    metadata: ["tier": "\(tier.name)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The store of a tier, with retries of transient failures.
     package static func store(for tier: TierConfiguration, logger: Logger) throws -> any BlobStore {
         switch tier.backend {
-        case .s3(let configuration):
+        case .s3(let settings, let secretKeyFile, let sessionTokenFile):
+            var configuration = settings
+            configuration.credentials.secretAccessKey = try TierConfiguration.secret(secretKeyFile)
+            configuration.credentials.sessionToken = try sessionTokenFile.map(
+                TierConfiguration.secret)
             return RetryingBlobStore(
                 try S3BlobStore(configuration: configuration, name: tier.name), logger: logger)
         case .rclone(let remote, let configFile, let flags):
@@ -51,8 +72,8 @@ package struct Replicator: Sendable {
 
     /// Checks that a tier's store answers, with an error naming what is wrong.
     package static func checkAccess(_ tier: TierConfiguration, store: any BlobStore) async throws {
-        if case .s3(let configuration) = tier.backend {
-            try await S3BlobStore(configuration: configuration, name: tier.name).checkAccess()
+        if let store = store as? RetryingBlobStore<S3BlobStore> {
+            try await store.base.checkAccess()
         } else {
             _ = try await store.list(.config)
         }
@@ -77,8 +98,10 @@ package struct Replicator: Sendable {
             var report = TierSyncReport(tier: tier.name)
             do {
                 try await sync(tier, into: &report, progress: progress)
+                health?.record(tier.name, error: nil, synced: true)
             } catch {
                 report.failure = "\(error)"
+                health?.record(tier.name, error: "\(error)")
                 logger.error(
                     "tier sync failed", metadata: ["tier": "\(tier.name)", "error": "\(error)"])
             }
@@ -106,7 +129,7 @@ package struct Replicator: Sendable {
         // Copy only what the tier would keep, or a short-lived tier would get old snapshots
         // back on every sync.
         let wanted = Set(
-            policies.retention(for: theirs + missing, tier: tier)
+            policies.retention(for: theirs + missing, tier: tier.retention)
                 .flatMap { $0.plan.keptSnapshots.map(\.id) })
         let selection = missing.filter { wanted.contains($0.id.description) }.map(\.id)
         report.copy = try await primary.copySnapshots(selection, to: target) { copy in
@@ -114,7 +137,8 @@ package struct Replicator: Sendable {
         }
         report.copy.snapshotsPresent = ours.count - missing.count
         let now = try await target.loadSnapshots().snapshots
-        report.forgotten = try await target.apply(policies.retention(for: now, tier: tier))
+        report.forgotten = try await target.apply(
+            policies.retention(for: now, tier: tier.retention))
         if report.forgotten > 0 {
             report.prune = try await target.prune()
         }

@@ -15,13 +15,15 @@ package import RepositoryCore
 ///       access_key_id: zentoria
 ///       secret_access_key_file: /etc/zentoria/minio.secret
 ///       session_token_file: /run/zentoria/token   # optional, temporary credentials
+///       part_size_mib: 16                    # multipart part size; default 16, minimum 5
+///       multipart_threshold_mib: 64          # larger objects go up in parts; default 64, min 5
 ///     retention: { max_age: 90d }
 ///   offsite:
 ///     rclone:
 ///       remote: "onedrive:Backups/zentoria"
 ///       config: /etc/zentoria/rclone.conf    # optional; rclone's default otherwise
 ///       flags: [--onedrive-chunk-size, 10Mi, --tpslimit, "10"]
-///     retention: { max_age: forever, keep_monthly: unlimited }
+///     retention: { max_age: forever, keep-monthly: unlimited }
 /// ```
 ///
 /// A tier's retention is each component's own policy (the schedule's), plus the tier's extra
@@ -29,88 +31,98 @@ package import RepositoryCore
 /// on that tier (so a component whose backups stopped keeps its last state).
 package struct TierConfiguration: Sendable {
     package enum Backend: Sendable {
-        case s3(S3Configuration)
+        /// The secret key (and session token) stay in their files until the store is opened,
+        /// so the configuration holds no secret.
+        case s3(S3Configuration, secretKeyFile: String, sessionTokenFile: String?)
         case rclone(remote: String, configFile: String?, flags: [String])
     }
 
     package var name: String
     package var backend: Backend
-    /// Snapshots older than this (behind the component's newest) leave the tier; nil: never.
-    package var maxAge: RetentionDuration?
-    /// Rules kept on this tier beyond the component's own (an archive's monthly snapshots).
-    package var extra: RetentionPolicy?
-
-    /// Defaults by tier name, the seed's: `minio` 90 days, `offsite` forever with the newest
-    /// snapshot of every month kept; any other name 90 days.
-    package static func defaultRetention(
-        for name: String
-    ) -> (maxAge: RetentionDuration?, extra: RetentionPolicy?) {
-        switch name {
-        case "offsite": (nil, RetentionPolicy(keepMonthly: .unlimited))
-        default: (RetentionDuration(days: 90), nil)
-        }
-    }
+    package var retention: TierRetention
 
     /// The first-tier name: the coordinator's own repository.
     package static let localName = "local"
 }
 
 extension TierConfiguration {
-    /// Decodes the `tiers` mapping; secrets are read from their files here, so a missing
-    /// file is reported at start-up with its setting's line.
-    static func decodeAll(from decoder: any Decoder) throws -> [TierConfiguration] {
+    /// Decodes the `tiers` mapping. Secret files are read when a tier's store is opened
+    /// (`serve` checks every tier at start-up and reports what is wrong).
+    static func decodeAll(
+        from decoder: any Decoder
+    ) throws -> (local: TierRetention, tiers: [TierConfiguration]) {
         let section = try decoder.container(keyedBy: ConfigKey.self)
-        return try section.allKeys.map { key in
+        var local = TierRetention.defaults(for: localName)
+        var tiers: [TierConfiguration] = []
+        for key in section.allKeys {
             let name = key.stringValue
-            guard name != localName, !name.isEmpty,
+            guard !name.isEmpty,
                 name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
             else {
                 throw section.problem(
-                    name,
-                    "tier name '\(name)' must be letters, digits, '-' or '_', and not 'local'")
+                    name, "tier name '\(name)' must be letters, digits, '-' or '_'")
             }
-            let tier = try section.nestedContainer(keyedBy: ConfigKey.self, forKey: key)
-            try tier.rejectUnknownKeys(["s3", "rclone", "retention"], in: "tier \(name)")
-            let backend: Backend
-            switch (tier.contains(ConfigKey("s3")), tier.contains(ConfigKey("rclone"))) {
-            case (true, false):
-                backend = .s3(
-                    try s3(
-                        try tier.nestedContainer(keyedBy: ConfigKey.self, forKey: ConfigKey("s3"))
-                    ))
-            case (false, true):
-                let rclone = try tier.nestedContainer(
-                    keyedBy: ConfigKey.self, forKey: ConfigKey("rclone"))
-                try rclone.rejectUnknownKeys(["remote", "config", "flags"], in: "tier \(name)")
-                let remote = try rclone.decode(String.self, forKey: ConfigKey("remote"))
-                guard remote.contains(":") else {
-                    throw rclone.problem(
-                        "remote", "'\(remote)' is not an rclone remote; write NAME:path")
+            if name == localName {
+                let entry = try section.nestedContainer(keyedBy: ConfigKey.self, forKey: key)
+                try entry.rejectUnknownKeys(
+                    ["retention"], in: "tier local (tier 1 is the `repository` directory)")
+                if entry.contains(ConfigKey("retention")) {
+                    local = try TierRetention(
+                        decoding: try entry.nestedContainer(
+                            keyedBy: ConfigKey.self, forKey: ConfigKey("retention")),
+                        tier: name)
                 }
-                backend = .rclone(
-                    remote: remote,
-                    configFile: try rclone.decodeIfPresent(
-                        String.self, forKey: ConfigKey("config")),
-                    flags: try rclone.decodeIfPresent([String].self, forKey: ConfigKey("flags"))
-                        ?? [])
-            default:
-                throw section.problem(name, "tier \(name) needs exactly one of 's3' or 'rclone'")
+                continue
             }
-            var (maxAge, extra) = defaultRetention(for: name)
-            if tier.contains(ConfigKey("retention")) {
-                let retention = try tier.nestedContainer(
-                    keyedBy: ConfigKey.self, forKey: ConfigKey("retention"))
-                (maxAge, extra) = try decodeRetention(retention, tier: name)
-            }
-            return TierConfiguration(name: name, backend: backend, maxAge: maxAge, extra: extra)
+            tiers.append(try decodeTier(name, in: section, key: key))
         }
+        return (local, tiers)
     }
 
-    private static func s3(_ c: ConfigContainer) throws -> S3Configuration {
+    private static func decodeTier(
+        _ name: String, in section: ConfigContainer, key: ConfigKey
+    ) throws -> TierConfiguration {
+        let tier = try section.nestedContainer(keyedBy: ConfigKey.self, forKey: key)
+        try tier.rejectUnknownKeys(["s3", "rclone", "retention"], in: "tier \(name)")
+        let backend: Backend
+        switch (tier.contains(ConfigKey("s3")), tier.contains(ConfigKey("rclone"))) {
+        case (true, false):
+            backend = try s3(
+                try tier.nestedContainer(keyedBy: ConfigKey.self, forKey: ConfigKey("s3")))
+        case (false, true):
+            let rclone = try tier.nestedContainer(
+                keyedBy: ConfigKey.self, forKey: ConfigKey("rclone"))
+            try rclone.rejectUnknownKeys(["remote", "config", "flags"], in: "tier \(name)")
+            let remote = try rclone.decode(String.self, forKey: ConfigKey("remote"))
+            guard remote.contains(":") else {
+                throw rclone.problem(
+                    "remote", "'\(remote)' is not an rclone remote; write NAME:path")
+            }
+            backend = .rclone(
+                remote: remote,
+                configFile: try rclone.decodeIfPresent(
+                    String.self, forKey: ConfigKey("config")),
+                flags: try rclone.decodeIfPresent([String].self, forKey: ConfigKey("flags"))
+                    ?? [])
+        default:
+            throw section.problem(name, "tier \(name) needs exactly one of 's3' or 'rclone'")
+        }
+        var retention = TierRetention.defaults(for: name)
+        if tier.contains(ConfigKey("retention")) {
+            retention = try TierRetention(
+                decoding: try tier.nestedContainer(
+                    keyedBy: ConfigKey.self, forKey: ConfigKey("retention")),
+                tier: name)
+        }
+        return TierConfiguration(name: name, backend: backend, retention: retention)
+    }
+
+    private static func s3(_ c: ConfigContainer) throws -> Backend {
         try c.rejectUnknownKeys(
             [
                 "endpoint", "bucket", "prefix", "region", "addressing", "access_key_id",
                 "secret_access_key_file", "session_token_file", "part_size_mib",
+                "multipart_threshold_mib",
             ], in: "s3")
         let addressingText = try c.decodeIfPresent(String.self, forKey: ConfigKey("addressing"))
         let addressing = try addressingText.map { text in
@@ -119,23 +131,15 @@ extension TierConfiguration {
             }
             return value
         }
-        func secret(_ key: String) throws -> String? {
-            guard let path = try c.decodeIfPresent(String.self, forKey: ConfigKey(key)) else {
-                return nil
-            }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw c.problem(key, "cannot read \(path)")
-            }
-            let text = String(decoding: data, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty else { throw c.problem(key, "\(path) is empty") }
-            return text
-        }
-        guard let secretKey = try secret("secret_access_key_file") else {
+        guard
+            let secretFile = try c.decodeIfPresent(
+                String.self, forKey: ConfigKey("secret_access_key_file"))
+        else {
             throw c.problem("secret_access_key_file", "the S3 secret key file is required")
         }
         let partSize = try c.positiveInt("part_size_mib", minimum: 5).map { $0 << 20 }
-        let configuration = S3Configuration(
+        let threshold = try c.positiveInt("multipart_threshold_mib", minimum: 5).map { $0 << 20 }
+        var configuration = S3Configuration(
             endpoint: try c.decode(String.self, forKey: ConfigKey("endpoint")),
             region: try c.decodeIfPresent(String.self, forKey: ConfigKey("region")) ?? "us-east-1",
             bucket: try c.decode(String.self, forKey: ConfigKey("bucket")),
@@ -143,41 +147,33 @@ extension TierConfiguration {
             addressing: addressing ?? .path,
             credentials: S3Credentials(
                 accessKeyID: try c.decode(String.self, forKey: ConfigKey("access_key_id")),
-                secretAccessKey: secretKey, sessionToken: try secret("session_token_file")),
+                secretAccessKey: ""),
             partSize: partSize ?? 16 << 20)
+        if let threshold { configuration.multipartThreshold = threshold }
         do {
             _ = try S3BlobStore(configuration: configuration)
         } catch let error as StorageError {
             throw c.problem("endpoint", error.message)
         }
-        return configuration
+        return .s3(
+            configuration, secretKeyFile: secretFile,
+            sessionTokenFile: try c.decodeIfPresent(
+                String.self, forKey: ConfigKey("session_token_file")))
     }
+}
 
-    private static func decodeRetention(
-        _ c: ConfigContainer, tier: String
-    ) throws -> (RetentionDuration?, RetentionPolicy?) {
-        let rules = [
-            "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly",
-        ]
-        try c.rejectUnknownKeys(Set(["max_age"] + rules), in: "retention of tier \(tier)")
-        var maxAge: RetentionDuration?
-        if let text = try c.decodeIfPresent(String.self, forKey: ConfigKey("max_age")),
-            text != "forever"
-        {
-            do {
-                maxAge = try RetentionDuration(text)
-            } catch {
-                throw c.problem(
-                    "max_age", "'\(text)' is not a duration such as 30d or 1y2m, nor forever")
-            }
+extension TierConfiguration {
+    /// A secret read from its file, trimmed.
+    /// - Throws: `.unauthorized` naming a file that cannot be read or is empty.
+    static func secret(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StorageError(.unauthorized, "cannot read the secret file \(path)")
         }
-        func count(_ key: String) throws -> RetentionCount? {
-            try c.decodeIfPresent(RetentionCount.self, forKey: ConfigKey(key))
+        let text = String(decoding: data, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else {
+            throw StorageError(.unauthorized, "the secret file \(path) is empty")
         }
-        let extra = RetentionPolicy(
-            keepLast: try count("keep_last"), keepHourly: try count("keep_hourly"),
-            keepDaily: try count("keep_daily"), keepWeekly: try count("keep_weekly"),
-            keepMonthly: try count("keep_monthly"), keepYearly: try count("keep_yearly"))
-        return (maxAge, extra == RetentionPolicy() ? nil : extra)
+        return text
     }
 }

@@ -59,6 +59,33 @@ package nonisolated struct Zentoria_V1_StatusResponse: Sendable {
 
   package var listenAddress: String = String()
 
+  /// Tier 1 first, then the configured tiers.
+  package var tiers: [Zentoria_V1_TierStatus] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Zentoria_V1_TierStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var name: String = String()
+
+  /// The tier answered its last check or sync.
+  package var healthy: Bool = false
+
+  /// Why it is unhealthy, naming what is wrong (credentials, bucket, remote).
+  package var error: String = String()
+
+  /// Snapshots the catalog says the tier holds.
+  package var snapshots: UInt32 = 0
+
+  /// When the tier was last synced; 0 when never.
+  package var lastSyncUnixMillis: Int64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -213,6 +240,9 @@ package nonisolated struct Zentoria_V1_SnapshotInfo: Sendable {
 
   package var tags: [String] = []
 
+  /// The tiers holding the snapshot, nearest first, as the catalog knows them.
+  package var tiers: [String] = []
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -249,6 +279,9 @@ package nonisolated struct Zentoria_V1_RunJobRequest: Sendable {
   package var overwrite: Bool = false
 
   package var wait: Bool = false
+
+  /// restore: read from this tier only; empty = the nearest tier holding the snapshot.
+  package var tier: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -289,6 +322,9 @@ package nonisolated struct Zentoria_V1_ReadSnapshotRequest: Sendable {
   package var agent: String = String()
 
   package var component: String = String()
+
+  /// Read from this tier only; empty = the nearest tier holding the snapshot.
+  package var tier: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -332,7 +368,7 @@ nonisolated extension Zentoria_V1_StatusRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Zentoria_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}coordinator_version\0\u{3}repository_id\0\u{3}agents_connected\0\u{3}agents_enrolled\0\u{1}snapshots\0\u{3}jobs_running\0\u{3}ca_fingerprint\0\u{3}listen_address\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}coordinator_version\0\u{3}repository_id\0\u{3}agents_connected\0\u{3}agents_enrolled\0\u{1}snapshots\0\u{3}jobs_running\0\u{3}ca_fingerprint\0\u{3}listen_address\0\u{1}tiers\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -348,6 +384,7 @@ nonisolated extension Zentoria_V1_StatusResponse: SwiftProtobuf.Message, SwiftPr
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.jobsRunning) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.caFingerprint) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.listenAddress) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
       default: break
       }
     }
@@ -378,6 +415,9 @@ nonisolated extension Zentoria_V1_StatusResponse: SwiftProtobuf.Message, SwiftPr
     if !self.listenAddress.isEmpty {
       try visitor.visitSingularStringField(value: self.listenAddress, fieldNumber: 8)
     }
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -390,6 +430,57 @@ nonisolated extension Zentoria_V1_StatusResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.jobsRunning != rhs.jobsRunning {return false}
     if lhs.caFingerprint != rhs.caFingerprint {return false}
     if lhs.listenAddress != rhs.listenAddress {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Zentoria_V1_TierStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".TierStatus"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}healthy\0\u{1}error\0\u{1}snapshots\0\u{3}last_sync_unix_millis\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.healthy) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.snapshots) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.lastSyncUnixMillis) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.healthy != false {
+      try visitor.visitSingularBoolField(value: self.healthy, fieldNumber: 2)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 3)
+    }
+    if self.snapshots != 0 {
+      try visitor.visitSingularUInt32Field(value: self.snapshots, fieldNumber: 4)
+    }
+    if self.lastSyncUnixMillis != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSyncUnixMillis, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Zentoria_V1_TierStatus, rhs: Zentoria_V1_TierStatus) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.healthy != rhs.healthy {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.snapshots != rhs.snapshots {return false}
+    if lhs.lastSyncUnixMillis != rhs.lastSyncUnixMillis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -706,7 +797,7 @@ nonisolated extension Zentoria_V1_ListSnapshotsRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Zentoria_V1_SnapshotInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SnapshotInfo"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}agent\0\u{1}component\0\u{1}kind\0\u{3}start_unix_millis\0\u{3}end_unix_millis\0\u{1}size\0\u{3}bytes_added\0\u{1}tags\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}agent\0\u{1}component\0\u{1}kind\0\u{3}start_unix_millis\0\u{3}end_unix_millis\0\u{1}size\0\u{3}bytes_added\0\u{1}tags\0\u{1}tiers\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -723,6 +814,7 @@ nonisolated extension Zentoria_V1_SnapshotInfo: SwiftProtobuf.Message, SwiftProt
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.bytesAdded) }()
       case 9: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.tiers) }()
       default: break
       }
     }
@@ -756,6 +848,9 @@ nonisolated extension Zentoria_V1_SnapshotInfo: SwiftProtobuf.Message, SwiftProt
     if !self.tags.isEmpty {
       try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 9)
     }
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tiers, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -769,6 +864,7 @@ nonisolated extension Zentoria_V1_SnapshotInfo: SwiftProtobuf.Message, SwiftProt
     if lhs.size != rhs.size {return false}
     if lhs.bytesAdded != rhs.bytesAdded {return false}
     if lhs.tags != rhs.tags {return false}
+    if lhs.tiers != rhs.tiers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -806,7 +902,7 @@ nonisolated extension Zentoria_V1_ListSnapshotsResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Zentoria_V1_RunJobRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RunJobRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}agent\0\u{1}component\0\u{1}snapshot\0\u{1}target\0\u{1}overwrite\0\u{1}wait\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}agent\0\u{1}component\0\u{1}snapshot\0\u{1}target\0\u{1}overwrite\0\u{1}wait\0\u{1}tier\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -821,6 +917,7 @@ nonisolated extension Zentoria_V1_RunJobRequest: SwiftProtobuf.Message, SwiftPro
       case 5: try { try decoder.decodeSingularStringField(value: &self.target) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.overwrite) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.wait) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.tier) }()
       default: break
       }
     }
@@ -848,6 +945,9 @@ nonisolated extension Zentoria_V1_RunJobRequest: SwiftProtobuf.Message, SwiftPro
     if self.wait != false {
       try visitor.visitSingularBoolField(value: self.wait, fieldNumber: 7)
     }
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -859,6 +959,7 @@ nonisolated extension Zentoria_V1_RunJobRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.target != rhs.target {return false}
     if lhs.overwrite != rhs.overwrite {return false}
     if lhs.wait != rhs.wait {return false}
+    if lhs.tier != rhs.tier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -921,7 +1022,7 @@ nonisolated extension Zentoria_V1_JobEvent: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Zentoria_V1_ReadSnapshotRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ReadSnapshotRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}snapshot\0\u{1}agent\0\u{1}component\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}snapshot\0\u{1}agent\0\u{1}component\0\u{1}tier\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -932,6 +1033,7 @@ nonisolated extension Zentoria_V1_ReadSnapshotRequest: SwiftProtobuf.Message, Sw
       case 1: try { try decoder.decodeSingularStringField(value: &self.snapshot) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.agent) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.component) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.tier) }()
       default: break
       }
     }
@@ -947,6 +1049,9 @@ nonisolated extension Zentoria_V1_ReadSnapshotRequest: SwiftProtobuf.Message, Sw
     if !self.component.isEmpty {
       try visitor.visitSingularStringField(value: self.component, fieldNumber: 3)
     }
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -954,6 +1059,7 @@ nonisolated extension Zentoria_V1_ReadSnapshotRequest: SwiftProtobuf.Message, Sw
     if lhs.snapshot != rhs.snapshot {return false}
     if lhs.agent != rhs.agent {return false}
     if lhs.component != rhs.component {return false}
+    if lhs.tier != rhs.tier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

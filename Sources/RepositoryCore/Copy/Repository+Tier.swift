@@ -40,3 +40,12 @@ extension Repository {
         return Repository(store: target, keys: keys, config: config, logger: logger)
     }
 }
+
+extension Repository {
+    /// Reads a chunk by ID through `index`, checked against its ID; nil when it is not
+    /// there or does not authenticate. Used to serve another tier's restore.
+    package func readChunkIfIntact(_ id: ChunkID, index: RepositoryIndex) async -> [UInt8]? {
+        guard let location = index.location(of: id) else { return nil }
+        return try? await readBlob(location)
+    }
+}

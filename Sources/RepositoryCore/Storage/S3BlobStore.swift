@@ -223,7 +223,7 @@ package final class S3BlobStore: BlobStore {
                 body: Array(manifest.utf8), readBody: true)
             // AWS may answer 200 with an <Error> body: trust the body, not the status.
             guard response.status == 200,
-                S3XML(response.body)?.name == "CompleteMultipartUploadResult"
+                S3XML(response.body)?.name.hasPrefix("CompleteMultipartUpload") == true
             else { throw failure(response, "complete the upload of \(name)") }
         } catch {
             try? await abort(key: key, uploadID: uploadID)
