@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoordinatorCore
 import Foundation
+import RepositoryCore
 
 /// The configuration file the maintenance commands read.
 struct ConfigOptions: ParsableArguments {
@@ -157,6 +158,53 @@ struct RecoverCommand: AsyncParsableCommand {
     func run() async throws {
         try await CoordinatorCommandSupport.run {
             emit(try await options.tool().recover(tier: tier))
+        }
+    }
+}
+
+struct TierCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the repository (or a tier); repair damage from the other tiers.",
+        discussion: """
+            With --repair, every damaged or missing pack and every unreadable index or snapshot \
+            object is replaced by a copy from another tier whose SHA-256 matches its name, then \
+            the check runs again. Exits non-zero when problems remain.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Read every pack and authenticate every chunk.")
+    var readData = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Read this percentage of the packs, chosen at random.", valueName: "PERCENT"))
+    var readDataSubset: Double?
+
+    @Flag(help: "Replace damaged objects with intact copies from the other tiers.")
+    var repair = false
+
+    @Option(help: ArgumentHelp("Check this tier instead of tier 1.", valueName: "NAME"))
+    var tier: String?
+
+    func validate() throws {
+        if readData && readDataSubset != nil {
+            throw ValidationError("--read-data and --read-data-subset exclude each other")
+        }
+        if let percent = readDataSubset, !(percent > 0 && percent <= 100) {
+            throw ValidationError("--read-data-subset must be a percentage in (0, 100]")
+        }
+    }
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            let reading: DataReading =
+                readData ? .all : readDataSubset.map { .subset(percent: $0) } ?? .none
+            let (text, healthy) = try await options.tool().check(
+                reading: reading, repair: repair, tier: tier)
+            emit(text)
+            if !healthy { throw ExitCode.failure }
         }
     }
 }

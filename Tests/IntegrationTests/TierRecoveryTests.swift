@@ -139,6 +139,25 @@ struct TierRecoveryTests {
             let offsiteStore = FileSystemBlobStore(root: site.offsite)
             #expect(try await ObjectScan.objects(in: offsiteStore, containing: marker).isEmpty)
 
+            // A damaged pack on tier 1 is found by check and replaced from a tier.
+            let packs = try await FileSystemBlobStore(root: site.repository).list(.data)
+            let damagedPath = "\(site.repository)/\(packs[0].name.path)"
+            var damaged = try Data(contentsOf: URL(fileURLWithPath: damagedPath))
+            damaged[damaged.count / 2] ^= 0x20
+            try FileManager.default.removeItem(atPath: damagedPath)
+            try damaged.write(to: URL(fileURLWithPath: damagedPath))
+            let found = try site.run(["check", "--config", site.config, "--read-data"])
+            #expect(found.status != 0, "\(found.stdoutText)")
+            #expect(found.stdoutText.contains("damaged"), "\(found.stdoutText)")
+            let repaired = try site.run([
+                "check", "--config", site.config, "--read-data", "--repair",
+            ])
+            #expect(repaired.status == 0, "\(repaired.stdoutText) \(repaired.stderr)")
+            #expect(
+                repaired.stdoutText.contains("repaired \(packs[0].name.path) from tier minio"),
+                "\(repaired.stdoutText)")
+            #expect(repaired.stdoutText.contains("after repair, local: no problems"))
+
             for tier in ["minio", "offsite"] {
                 try FileManager.default.removeItem(atPath: site.repository)
                 try? FileManager.default.removeItem(atPath: "\(root)/state/catalog.db")

@@ -210,3 +210,40 @@ final class Counter: Sendable {
     func increment() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+@Suite("Repair from another tier")
+struct RepairTests {
+    @Test("check --read-data finds damage; repair replaces it from a tier; check is clean")
+    func repairFromTier() async throws {
+        let store = InMemoryBlobStore()
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 17)
+        let dump = random.bytes(2_500_000)
+        let snapshot = try await TestRepository.backup(repository, dump).snapshot
+        let tierStore = InMemoryBlobStore(name: "minio")
+        let tier = try await repository.tier(on: tierStore, creating: true)
+        _ = try await repository.copySnapshots(nil, to: tier)
+
+        let packs = try await store.list(.data).map(\.name)
+        store.tamper(packs[0]) { $0[$0.count / 3] ^= 0x08 }
+        try await store.delete(packs[1])
+        // A third pack damaged on both tiers cannot be repaired.
+        store.tamper(packs[2]) { $0[10] ^= 0x01 }
+        tierStore.tamper(packs[2]) { $0[10] ^= 0x01 }
+
+        let damaged = try await repository.check(reading: .all)
+        #expect(!damaged.isHealthy)
+        let objects = Repository.repairableObjects(in: damaged)
+        #expect(Set(objects) == Set(packs[0...2]))
+        let report = try await repository.repair(objects, from: [tier])
+        #expect(Set(report.replaced.map(\.object)) == [packs[0], packs[1]])
+        #expect(report.replaced.allSatisfy { $0.from == "minio" })
+        #expect(report.unrepairable == [packs[2]])
+
+        // Only the pack no tier holds intact is still damaged; the snapshot needs it.
+        let after = try await repository.check(reading: .all)
+        #expect(!after.problems.isEmpty)
+        #expect(after.problems.allSatisfy { $0.pack == PackID(Digest256(hex: packs[2].name)!) })
+        #expect(after.affectedSnapshots == [snapshot.id])
+    }
+}

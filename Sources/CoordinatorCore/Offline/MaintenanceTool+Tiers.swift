@@ -1,6 +1,6 @@
 import Catalog
 import Foundation
-import RepositoryCore
+package import RepositoryCore
 
 extension MaintenanceTool {
     /// `sync [--tier NAME]`: copies new snapshots to the tiers and applies their retention.
@@ -108,5 +108,74 @@ extension MaintenanceTool {
 
     private func emitBeforeFailure(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+extension MaintenanceTool {
+    /// `check [--read-data | --read-data-subset P] [--repair]`: checks tier 1 (or `tier`);
+    /// with `repair`, replaces what is damaged with intact copies from the other tiers and
+    /// checks again.
+    /// - Returns: the report text and whether the repository is healthy at the end.
+    package func check(
+        reading: DataReading, repair: Bool, tier name: String?
+    ) async throws
+        -> (text: String, healthy: Bool)
+    {
+        let primary = try await openRepository()
+        var repositories: [(name: String, repository: Repository?)] = [
+            (TierConfiguration.localName, primary)
+        ]
+        for tier in configuration.tiers {
+            let opened = try? await primary.tier(
+                on: try Replicator.store(for: tier, logger: logger), creating: false)
+            repositories.append((tier.name, opened))
+        }
+        let target = name ?? TierConfiguration.localName
+        guard let entry = repositories.first(where: { $0.name == target }) else {
+            throw OfflineError(
+                "no tier named '\(target)'; tiers: "
+                    + repositories.map(\.name).joined(separator: ", "))
+        }
+        guard let repository = entry.repository else {
+            throw OfflineError("tier \(target) cannot be opened; run sync first")
+        }
+        let line = ProgressLine()
+        let progress: @Sendable (CheckProgress) -> Void = { progress in
+            line.update { _ in
+                "checking \(target): \(progress.packsRead)/\(progress.packsToRead) packs"
+            }
+        }
+        var report = try await repository.check(reading: reading, progress: progress)
+        line.finish()
+        var text = "\(target): " + Self.summary(report)
+        guard repair, !report.isHealthy else { return (text, report.isHealthy) }
+        let objects = Repository.repairableObjects(in: report)
+        let sources = repositories.filter { $0.name != target }.compactMap(\.repository)
+        let repaired = try await repository.repair(objects, from: sources)
+        for item in repaired.replaced {
+            text += "repaired \(item.object) from tier \(item.from)\n"
+        }
+        for object in repaired.unrepairable {
+            text += "cannot repair \(object): no tier holds an intact copy\n"
+        }
+        report = try await repository.check(reading: reading, progress: progress)
+        line.finish()
+        text += "after repair, \(target): " + Self.summary(report)
+        return (text, report.isHealthy)
+    }
+
+    private static func summary(_ report: CheckReport) -> String {
+        var text =
+            report.isHealthy
+            ? "no problems in \(report.snapshotCount) snapshot(s), \(report.packCount) pack(s) "
+                + "(\(report.packsRead) read)\n"
+            : "\(report.problems.count) problem(s):\n"
+        for problem in report.problems { text += "  \(problem)\n" }
+        if !report.affectedSnapshots.isEmpty {
+            text +=
+                "  affected snapshots: "
+                + report.affectedSnapshots.map(\.shortDescription).joined(separator: ", ") + "\n"
+        }
+        return text
     }
 }
