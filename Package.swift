@@ -178,6 +178,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["RepositoryCore", "TestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

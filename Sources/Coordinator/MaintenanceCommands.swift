@@ -155,9 +155,15 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The tier to recover from.", valueName: "NAME"))
     var tier: String
 
+    @Option(
+        help: ArgumentHelp(
+            "The key envelope from `key export`, when the tier's key objects are lost.",
+            valueName: "FILE"))
+    var keyFile: String?
+
     func run() async throws {
         try await CoordinatorCommandSupport.run {
-            emit(try await options.tool().recover(tier: tier))
+            emit(try await options.tool().recover(tier: tier, keyFile: keyFile))
         }
     }
 }
@@ -205,6 +211,44 @@ struct TierCheckCommand: AsyncParsableCommand {
                 reading: reading, repair: repair, tier: tier)
             emit(text)
             if !healthy { throw ExitCode.failure }
+        }
+    }
+}
+
+struct KeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key", abstract: "The repository key, for disaster recovery.",
+        subcommands: [KeyExportCommand.self])
+}
+
+struct KeyExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the key envelope to keep off-site (password manager, paper).",
+        discussion: """
+            The envelope holds the repository's config and the key slot the configured \
+            password opens, sealed by that password: useless without it, and with it enough \
+            to open any tier whose own key objects are lost (`recover --key-file`).
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("Write to FILE (mode 0600) instead of stdout.", valueName: "FILE"))
+    var output: String?
+
+    func run() async throws {
+        try await CoordinatorCommandSupport.run {
+            let bytes = try await options.tool().exportKey()
+            guard let output else {
+                FileHandle.standardOutput.write(Data(bytes))
+                return
+            }
+            guard
+                FileManager.default.createFile(
+                    atPath: output, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+            else { throw ValidationError("cannot write \(output)") }
         }
     }
 }

@@ -19,7 +19,7 @@ struct ZentoriaCoordinator: AsyncParsableCommand {
             AgentsCommand.self,
             AdminSnapshotsCommand.self, BackupNowCommand.self, RestoreNowCommand.self,
             PolicyForgetCommand.self, JobsCommand.self, CatalogCommand.self, SyncCommand.self,
-            RecoverCommand.self, TierCheckCommand.self, RepoCommand.self,
+            RecoverCommand.self, TierCheckCommand.self, KeyCommand.self, RepoCommand.self,
         ]
     )
 }

@@ -158,6 +158,11 @@ struct TierRecoveryTests {
                 "\(repaired.stdoutText)")
             #expect(repaired.stdoutText.contains("after repair, local: no problems"))
 
+            let export = try site.run([
+                "key", "export", "--config", site.config, "--output", "\(root)/key.json",
+            ])
+            #expect(export.status == 0, "\(export.stderr)")
+
             for tier in ["minio", "offsite"] {
                 try FileManager.default.removeItem(atPath: site.repository)
                 try? FileManager.default.removeItem(atPath: "\(root)/state/catalog.db")
@@ -177,6 +182,26 @@ struct TierRecoveryTests {
                 }
                 let jobs = try site.run(["catalog", "rebuild", "--config", site.config])
                 #expect(jobs.status == 0, "\(jobs.stderr)")
+            }
+
+            // The off-site tier loses its key objects: the password alone no longer opens it,
+            // the exported key envelope does.
+            try FileManager.default.removeItem(atPath: "\(site.offsite)/keys")
+            try FileManager.default.removeItem(atPath: site.repository)
+            let keyless = try site.run(["recover", "--tier", "offsite", "--config", site.config])
+            #expect(keyless.status != 0)
+            #expect(keyless.stderr.contains("--key-file"), "\(keyless.stderr)")
+            let withKey = try site.run([
+                "recover", "--tier", "offsite", "--config", site.config, "--key-file",
+                "\(root)/key.json",
+            ])
+            #expect(withKey.status == 0, "\(withKey.stdoutText) \(withKey.stderr)")
+            for (id, bytes) in originals {
+                let restored = try site.repo("restore", [id, "--output", "\(root)/restored"])
+                #expect(restored.status == 0, "\(restored.stderr)")
+                #expect(
+                    Array(try Data(contentsOf: URL(fileURLWithPath: "\(root)/restored"))) == bytes)
+                try FileManager.default.removeItem(atPath: "\(root)/restored")
             }
         }
     }

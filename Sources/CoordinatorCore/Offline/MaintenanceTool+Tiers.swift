@@ -60,9 +60,10 @@ extension MaintenanceTool {
         return text
     }
 
-    /// `recover --tier NAME`: rebuilds tier 1 and the catalog from another tier alone, on a
-    /// host that has only the configuration, the tier's access settings and the password.
-    package func recover(tier name: String) async throws -> String {
+    /// `recover --tier NAME [--key-file FILE]`: rebuilds tier 1 and the catalog from another
+    /// tier alone, on a host that has only the configuration, the tier's access settings and
+    /// the password (and the key envelope when the tier's key objects are lost).
+    package func recover(tier name: String, keyFile: String? = nil) async throws -> String {
         guard let tier = configuration.tiers.first(where: { $0.name == name }) else {
             throw OfflineError(
                 "no tier named '\(name)' in the configuration; configured: "
@@ -71,14 +72,32 @@ extension MaintenanceTool {
         let password = try OfflineTool.readPassword(file: configuration.passwordFile)
         let store = try Replicator.store(for: tier, logger: logger)
         try await Replicator.checkAccess(tier, store: store)
-        let source = try await Repository.open(store: store, password: password, logger: logger)
         try FileManager.default.createDirectory(
             atPath: configuration.repository, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
-        let local = try await source.tier(
-            on: FileSystemBlobStore(
-                root: configuration.repository, name: TierConfiguration.localName),
-            creating: true)
+        let localStore = FileSystemBlobStore(
+            root: configuration.repository, name: TierConfiguration.localName)
+        let source: Repository
+        let local: Repository
+        if let keyFile {
+            // The tier's own key objects may be gone: the envelope opens tier 1 first, and
+            // the tier gets its config and key slot back from it.
+            guard let bytes = FileManager.default.contents(atPath: keyFile) else {
+                throw OfflineError("cannot read key file \(keyFile)")
+            }
+            try await Repository.install(try KeyEnvelope(decoding: Array(bytes)), into: localStore)
+            local = try await Repository.open(store: localStore, password: password, logger: logger)
+            source = try await local.tier(on: store, creating: true)
+        } else {
+            do {
+                source = try await Repository.open(store: store, password: password, logger: logger)
+            } catch let error as RepositoryError where error.code == .malformed {
+                throw OfflineError(
+                    "tier \(name) cannot be opened (\(error.message)); if its key objects are "
+                        + "lost, pass the key envelope from `key export` with --key-file")
+            }
+            local = try await source.tier(on: localStore, creating: true)
+        }
         let line = ProgressLine()
         let report = try await source.copySnapshots(nil, to: local) { copy in
             line.update { elapsed in
@@ -104,6 +123,12 @@ extension MaintenanceTool {
             with: try await source.loadSnapshots().snapshots.map { CatalogSnapshot($0, tier: name) }
         )
         return text
+    }
+
+    /// `key export`: the key envelope of the slot the configured password opens.
+    package func exportKey() async throws -> [UInt8] {
+        let password = try OfflineTool.readPassword(file: configuration.passwordFile)
+        return try await openRepository().exportKey(password: password).encoded()
     }
 
     private func emitBeforeFailure(_ text: String) {

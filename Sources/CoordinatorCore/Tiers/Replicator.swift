@@ -70,13 +70,10 @@ package struct Replicator: Sendable {
         }
     }
 
-    /// Checks that a tier's store answers, with an error naming what is wrong.
+    /// Checks that a tier's store answers, with an error naming what is wrong (credentials,
+    /// bucket, region, rclone remote); transient failures are retried like any request.
     package static func checkAccess(_ tier: TierConfiguration, store: any BlobStore) async throws {
-        if let store = store as? RetryingBlobStore<S3BlobStore> {
-            try await store.base.checkAccess()
-        } else {
-            _ = try await store.list(.config)
-        }
+        _ = try await store.list(.config)
     }
 
     /// Syncs every tier, or only `only`. A failing tier is reported, not thrown, so one
