@@ -51,7 +51,7 @@ struct InitServerCommand: AsyncParsableCommand {
                 logger: coordinatorLogger(verbose: false))
             if created {
                 FileHandle.standardError.write(
-                    Data("created repository at \(configuration.repository)\n".utf8))
+                    Data("created repository at \(configuration.primaryDescription)\n".utf8))
             }
             emit("\(fingerprint)\n")
         }
@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             let configuration = try CoordinatorConfiguration.load(path: config)
             let password = try OfflineTool.readPassword(file: configuration.passwordFile)
             let repository = try await Repository.open(
-                store: FileSystemBlobStore(root: configuration.repository), password: password,
+                store: try configuration.primaryStore(logger: logger), password: password,
                 logger: logger)
             let server = CoordinatorServer(
                 config: configuration, configPath: config, repository: repository, logger: logger)

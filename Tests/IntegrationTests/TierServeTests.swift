@@ -121,6 +121,87 @@ struct TierServeTests {
         #expect(FileManager.default.contents(atPath: "\(root)/named") == secondBytes)
     }
 
+    @Test(
+        "tier 1 on an S3 bucket: init, backups through an agent, restore, sync, recover",
+        .enabled(if: S3TestServer.isAvailable, "needs the moto S3 server scripts/test.sh starts"))
+    func primaryOnS3() async throws {
+        let s3 = try await S3TestServer.configuration()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "zentoria-s3primary-\(UUID().uuidString)"
+        ).path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "\(s3.credentials.secretAccessKey)\n".write(
+            toFile: "\(root)/s3.secret", atomically: true, encoding: .utf8)
+        try "[scratch]\ntype = local\n".write(
+            toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
+        let cluster = try Cluster(
+            extraConfig: """
+                sync:
+                  after_backup: false
+                tiers:
+                  local:
+                    s3:
+                      endpoint: \(s3.endpoint)
+                      bucket: \(s3.bucket)
+                      prefix: \(s3.prefix)
+                      access_key_id: \(s3.credentials.accessKeyID)
+                      secret_access_key_file: \(root)/s3.secret
+                  offsite:
+                    rclone:
+                      remote: "scratch:\(root)/offsite"
+                      config: \(root)/rclone.conf
+                """)
+        defer { cluster.shutdown() }
+        try cluster.startCoordinator()
+        #expect(!FileManager.default.fileExists(atPath: cluster.repository))
+        try cluster.enroll("h1")
+        let data = "\(root)/data"
+        var random = SeededRandom(seed: 41)
+        try Data(random.bytes(2_000_000)).write(to: URL(fileURLWithPath: data))
+        try cluster.startAgent(
+            "h1",
+            components: """
+                  - name: blob
+                    kind: command
+                    dump: ["cat", "\(data)"]
+                """)
+        let backup = try cluster.admin(["backup", "h1/blob", "--wait"])
+        #expect(backup.status == 0, "\(backup.stdoutText) \(backup.stderr)")
+        let id = try #require(try snapshotIDs(cluster).first)
+        let listed = try S3TestServer.aws([
+            "s3api", "list-objects-v2", "--bucket", s3.bucket, "--prefix", s3.prefix + "/snapshots",
+        ])
+        #expect(listed.stdoutText.contains(id), "\(listed.stdoutText)")
+        let out = "\(root)/out"
+        #expect(try cluster.admin(["restore", id, "--output", out]).status == 0)
+        #expect(
+            FileManager.default.contents(atPath: out)
+                == FileManager.default.contents(atPath: data))
+
+        let sync = try CommandRunner.run(
+            Cluster.coordinatorBinary, ["sync", "--config", cluster.configPath])
+        #expect(sync.status == 0, "\(sync.stdoutText) \(sync.stderr)")
+        #expect(sync.stdoutText.contains("offsite: 1 snapshot(s) copied"), "\(sync.stdoutText)")
+        cluster.stopCoordinator()
+
+        // Lose the bucket's contents: recover tier 1 (on S3) from the off-site tier.
+        let store = try S3BlobStore(configuration: s3)
+        for kind in ObjectKind.allCases {
+            for info in try await store.list(kind) { try await store.delete(info.name) }
+        }
+        let recovered = try CommandRunner.run(
+            Cluster.coordinatorBinary,
+            ["recover", "--tier", "offsite", "--config", cluster.configPath])
+        #expect(recovered.status == 0, "\(recovered.stdoutText) \(recovered.stderr)")
+        #expect(recovered.stdoutText.contains("into s3://\(s3.bucket)/"), "\(recovered.stdoutText)")
+        try cluster.startCoordinator(initialize: false)
+        #expect(try cluster.admin(["restore", id, "--output", "\(root)/again"]).status == 0)
+        #expect(
+            FileManager.default.contents(atPath: "\(root)/again")
+                == FileManager.default.contents(atPath: data))
+    }
+
     private func snapshotIDs(_ cluster: Cluster) throws -> [String] {
         let list = try cluster.admin(["snapshots", "--json"])
         let array = try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]]

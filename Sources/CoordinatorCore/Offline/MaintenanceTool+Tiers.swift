@@ -72,11 +72,12 @@ extension MaintenanceTool {
         let password = try OfflineTool.readPassword(file: configuration.passwordFile)
         let store = try Replicator.store(for: tier, logger: logger)
         try await Replicator.checkAccess(tier, store: store)
-        try FileManager.default.createDirectory(
-            atPath: configuration.repository, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
-        let localStore = FileSystemBlobStore(
-            root: configuration.repository, name: TierConfiguration.localName)
+        if configuration.localBackend == nil {
+            try FileManager.default.createDirectory(
+                atPath: configuration.repository, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        }
+        let localStore = try configuration.primaryStore(logger: logger)
         let source: Repository
         let local: Repository
         if let keyFile {
@@ -115,7 +116,7 @@ extension MaintenanceTool {
         var text =
             "recovered \(report.snapshotsCopied.count) snapshot(s) from tier \(name) "
             + "(\(report.packsCopied) pack(s), \(Format.bytes(report.bytesCopied)); "
-            + "\(report.snapshotsPresent) were already here) into \(configuration.repository)\n"
+            + "\(report.snapshotsPresent) were already here) into \(configuration.primaryDescription)\n"
         text += try await rebuildCatalog()
         let catalog = try Catalog.open(at: configuration.catalog)
         try catalog.replaceSnapshots(

@@ -14,10 +14,14 @@ package struct MaintenanceTool: Sendable {
     }
 
     func openRepository() async throws -> Repository {
-        let offline = OfflineTool(logger: logger)
-        return try await offline.open(
-            configuration.repository,
-            password: try OfflineTool.readPassword(file: configuration.passwordFile))
+        let password = try OfflineTool.readPassword(file: configuration.passwordFile)
+        guard configuration.localBackend != nil else {
+            return try await OfflineTool(logger: logger).open(
+                configuration.repository, password: password)
+        }
+        return try await Repository.open(
+            store: try configuration.primaryStore(logger: logger), password: password,
+            logger: logger)
     }
 
     /// `forget [--dry-run]`: applies each component's retention policy, printing the plan

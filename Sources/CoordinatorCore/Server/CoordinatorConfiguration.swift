@@ -1,4 +1,6 @@
 import Foundation
+package import Logging
+package import RepositoryCore
 package import Transport
 
 /// `zentoria-coordinator serve --config FILE` (YAML). Every key, its type and default:
@@ -30,6 +32,9 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
     package var tiers: [TierConfiguration]
     /// Tier 1's own limit (`tiers: local: retention:`), on top of each component's policy.
     package var localRetention: TierRetention
+    /// Tier 1 on an S3 bucket (`tiers: local: s3:`) instead of the `repository` directory:
+    /// the way to outgrow one disk (MinIO in distributed mode, Ceph, AWS).
+    package var localBackend: TierConfiguration.Backend?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -68,7 +73,10 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         let tiers =
             c.contains(.tiers)
             ? try TierConfiguration.decodeAll(from: try c.superDecoder(forKey: .tiers))
-            : (local: TierRetention.defaults(for: TierConfiguration.localName), tiers: [])
+            : (
+                local: TierRetention.defaults(for: TierConfiguration.localName),
+                localBackend: nil, tiers: []
+            )
         self.init(
             listen: try c.decodeIfPresent(HostPort.self, forKey: .listen)
                 ?? HostPort(host: "0.0.0.0", port: 7444),
@@ -84,6 +92,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             catalog: try c.decodeIfPresent(String.self, forKey: .catalog),
             policies: try PolicyConfiguration(decoding: decoder),
             tiers: tiers.tiers, localRetention: tiers.local)
+        localBackend = tiers.localBackend
     }
 
     /// Refuses component overrides for agents that are not enrolled or components they did not
@@ -102,6 +111,24 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         guard problems.isEmpty else {
             throw TransportError(.configuration, problems.joined(separator: "\n"))
         }
+    }
+
+    /// Where tier 1 lives, for messages: its directory or `s3://bucket/prefix at endpoint`.
+    package var primaryDescription: String {
+        guard case .s3(let s3, _, _)? = localBackend else { return repository }
+        return "s3://\(s3.bucket)/\(s3.prefix) at \(s3.endpoint)"
+    }
+
+    /// The store of tier 1: the `repository` directory, or the S3 bucket of `tiers: local:`.
+    package func primaryStore(logger: Logger) throws -> any BlobStore {
+        guard let localBackend else {
+            return FileSystemBlobStore(root: repository, name: TierConfiguration.localName)
+        }
+        return try Replicator.store(
+            for: TierConfiguration(
+                name: TierConfiguration.localName, backend: localBackend,
+                retention: localRetention),
+            logger: logger)
     }
 
     /// Reads and checks a configuration file; every problem is reported with file and line.

@@ -71,7 +71,7 @@ package enum CoordinatorSetup {
             Data(try certificate.serializeAsPEM().pemString.utf8), to: files.serverCertificate)
 
         var created = false
-        let store = FileSystemBlobStore(root: config.repository)
+        let store = try config.primaryStore(logger: logger)
         if try await !store.exists(.config) {
             let password = try OfflineTool.readPassword(file: config.passwordFile)
             _ = try await Repository.initialize(

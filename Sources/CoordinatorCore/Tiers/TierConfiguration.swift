@@ -5,6 +5,8 @@ package import RepositoryCore
 ///
 /// ```yaml
 /// tiers:
+///   local:                                   # tier 1 itself: only `retention`, and
+///     retention: { max_age: 30d }            # optionally `s3:` to keep it in a bucket
 ///   minio:
 ///     s3:
 ///       endpoint: http://10.10.40.5:9000      # http(s)://host[:port]
@@ -50,9 +52,10 @@ extension TierConfiguration {
     /// (`serve` checks every tier at start-up and reports what is wrong).
     static func decodeAll(
         from decoder: any Decoder
-    ) throws -> (local: TierRetention, tiers: [TierConfiguration]) {
+    ) throws -> (local: TierRetention, localBackend: Backend?, tiers: [TierConfiguration]) {
         let section = try decoder.container(keyedBy: ConfigKey.self)
         var local = TierRetention.defaults(for: localName)
+        var localBackend: Backend?
         var tiers: [TierConfiguration] = []
         for key in section.allKeys {
             let name = key.stringValue
@@ -65,7 +68,12 @@ extension TierConfiguration {
             if name == localName {
                 let entry = try section.nestedContainer(keyedBy: ConfigKey.self, forKey: key)
                 try entry.rejectUnknownKeys(
-                    ["retention"], in: "tier local (tier 1 is the `repository` directory)")
+                    ["retention", "s3"],
+                    in: "tier local (tier 1: the `repository` directory, or an S3 bucket)")
+                if entry.contains(ConfigKey("s3")) {
+                    localBackend = try s3(
+                        try entry.nestedContainer(keyedBy: ConfigKey.self, forKey: ConfigKey("s3")))
+                }
                 if entry.contains(ConfigKey("retention")) {
                     local = try TierRetention(
                         decoding: try entry.nestedContainer(
@@ -76,7 +84,7 @@ extension TierConfiguration {
             }
             tiers.append(try decodeTier(name, in: section, key: key))
         }
-        return (local, tiers)
+        return (local, localBackend, tiers)
     }
 
     private static func decodeTier(
