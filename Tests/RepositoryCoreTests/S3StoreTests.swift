@@ -128,6 +128,25 @@ struct S3StoreTests {
         #expect(try await store.discardIncompleteWrites(olderThan: 0) == 0)
     }
 
+    @Test("a listing longer than one page (1000 keys) is followed to its end", enabled)
+    func paging() async throws {
+        let store = try S3BlobStore(configuration: try await S3TestServer.configuration())
+        let names = (0..<1234).map { ObjectName(.locks, String(format: "lock%05d", $0)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: names.count, by: 100) {
+                group.addTask {
+                    for name in names[chunk..<min(chunk + 100, names.count)] {
+                        try await store.put(name, [1])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let listed = try await store.list(.locks)
+        #expect(listed.count == names.count)
+        #expect(Set(listed.map(\.name)) == Set(names))
+    }
+
     @Test("objects it writes are read back by the AWS CLI, and the listing agrees", enabled)
     func independentClient() async throws {
         let configuration = try await S3TestServer.configuration()

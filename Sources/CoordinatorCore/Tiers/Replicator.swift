@@ -133,13 +133,17 @@ package struct Replicator: Sendable {
             progress(tier.name, copy)
         }
         report.copy.snapshotsPresent = ours.count - missing.count
-        let now = try await target.loadSnapshots().snapshots
-        report.forgotten = try await target.apply(
-            policies.retention(for: now, tier: tier.retention))
+        // The tier's list is known now without reading its snapshot objects again (on a
+        // remote tier each is a request): what it held plus what was copied.
+        let copied = Set(report.copy.snapshotsCopied)
+        let now = theirs + missing.filter { copied.contains($0.id) }
+        let plans = policies.retention(for: now, tier: tier.retention)
+        report.forgotten = try await target.apply(plans)
         if report.forgotten > 0 {
             report.prune = try await target.prune()
         }
-        let final = try await target.loadSnapshots().snapshots
+        let forgotten = Set(plans.flatMap { $0.plan.forget.map(\.id) })
+        let final = now.filter { !forgotten.contains($0.id.description) }
         report.held = final.count
         if let catalogPath {
             let catalog = try Catalog.open(at: catalogPath)
