@@ -211,6 +211,44 @@ extension Integration {
                     == FileManager.default.contents(atPath: data))
         }
 
+        @Test("a backup started by an admin is copied to the tiers at once (sync.after_backup)")
+        func syncAfterManualBackup() async throws {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "zentoria-aftersync-\(UUID().uuidString)"
+            ).path
+            try FileManager.default.createDirectory(
+                atPath: root, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            try "[scratch]\ntype = local\n".write(
+                toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
+            let cluster = try Cluster(
+                extraConfig: """
+                    tiers:
+                      offsite:
+                        rclone:
+                          remote: "scratch:\(root)/offsite"
+                          config: \(root)/rclone.conf
+                    """)
+            defer { cluster.shutdown() }
+            try cluster.startCoordinator()
+            try cluster.enroll("h1")
+            try cluster.startAgent(
+                "h1",
+                components: """
+                      - name: numbers
+                        kind: command
+                        dump: ["seq", "1", "300000"]
+                    """)
+            let backup = try cluster.admin(["backup", "h1/numbers", "--wait"])
+            #expect(backup.status == 0, "\(backup.stdoutText) \(backup.stderr)")
+            try cluster.waitUntil("the new snapshot reached the off-site tier") {
+                (try? cluster.admin(["snapshots"]).stdoutText.contains("local,offsite")) == true
+            }
+            let jobs = try CommandRunner.run(
+                Cluster.coordinatorBinary, ["jobs", "--config", cluster.configPath])
+            #expect(jobs.stdoutText.contains("sync"), "\(jobs.stdoutText)")
+        }
+
         private func snapshotIDs(_ cluster: Cluster) throws -> [String] {
             let list = try cluster.admin(["snapshots", "--json"])
             let array =

@@ -104,6 +104,7 @@ package struct BackupScheduler: Service {
         let state = State(limits: policies.limits)
         var nextPrune = policies.pruneSchedule.nextFire(after: Date(), in: policies.timeZone)
         var nextSync = policies.syncSchedule.nextFire(after: Date(), in: policies.timeZone)
+        var syncedBackups = 0
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let now = Date()
@@ -145,6 +146,12 @@ package struct BackupScheduler: Service {
                 if let due = nextPrune, due <= now {
                     nextPrune = policies.pruneSchedule.nextFire(after: now, in: policies.timeZone)
                     group.addTask { await self.prune(scheduledFor: due) }
+                }
+                // Every stored backup, scheduled or started by an admin, is copied on.
+                let stored = await hub.storedBackups
+                if policies.syncAfterBackup, stored > syncedBackups {
+                    syncedBackups = stored
+                    group.addTask { await self.sync(scheduledFor: now, state: state) }
                 }
                 if let due = nextSync, due <= now {
                     nextSync = policies.syncSchedule.nextFire(after: now, in: policies.timeZone)
@@ -240,7 +247,6 @@ package struct BackupScheduler: Service {
                     "snapshot.id": "\(snapshot.id)", "bytes.added": "\(snapshot.bytesAdded)",
                 ])
             await applyRetention(job.key)
-            if policies.syncAfterBackup { await sync(scheduledFor: Date(), state: state) }
             return true
         } catch {
             try? catalog.finishJob(catalogID, as: .failed, at: Date(), error: "\(error)")

@@ -212,8 +212,13 @@ package actor SessionHub {
         return stream
     }
 
+    /// How many backups (scheduled or manual) stored a snapshot since start: the scheduler
+    /// syncs the tiers when it grows.
+    package private(set) var storedBackups = 0
+
     private func finish(_ id: String, success: Bool, error: String) {
         jobs[id]?.state = success ? .succeeded : .failed
+        if success, jobs[id]?.kind == .backup { storedBackups += 1 }
         if !success { jobs[id]?.error = error }
         if let catalogID = recorded.removeValue(forKey: id), let job = jobs[id] {
             try? catalog?.finishJob(
