@@ -3,6 +3,10 @@ import RepositoryCore
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Signature Version 4 against AWS's published examples (bucket `examplebucket`,
 /// 2013-05-24, the documentation's example key pair).
 @Suite("S3 signing")
@@ -195,6 +199,58 @@ struct S3StoreTests {
         // the parser below, not here.
         #expect(try await store.discardIncompleteWrites(olderThan: 0) == 1)
         #expect(try await store.discardIncompleteWrites(olderThan: 0) == 0)
+    }
+
+    @Test("a bucket in another region is named in the error (AWS's 400 and 301 answers)")
+    func wrongRegion() async throws {
+        // A stand-in for AWS answering a request signed for the wrong region, as documented:
+        // 400 AuthorizationHeaderMalformed for HEAD-less calls, 301 PermanentRedirect for
+        // HEAD, both with the bucket's region in x-amz-bucket-region.
+        let script = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def answer(self, status, body):
+                    self.send_response(status)
+                    self.send_header('x-amz-bucket-region', 'eu-west-1')
+                    self.send_header('Content-Type', 'application/xml')
+                    self.send_header('Content-Length', str(len(body)))
+                    self.end_headers()
+                    if self.command != 'HEAD':
+                        self.wfile.write(body)
+                def do_HEAD(self):
+                    self.answer(301, b'')
+                def do_GET(self):
+                    self.answer(400, b"<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message></Error>")
+                def log_message(self, *args):
+                    pass
+            server = http.server.HTTPServer(('127.0.0.1', 0), H)
+            print(server.server_address[1], flush=True)
+            server.serve_forever()
+            """
+        let process = try CommandRunner.start("/usr/bin/env", ["python3", "-c", script])
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL) }
+        let output = (process.standardOutput as? Pipe)?.fileHandleForReading
+        var line = ""
+        while !line.hasSuffix("\n"), let byte = try output?.read(upToCount: 1), !byte.isEmpty {
+            line += String(decoding: byte, as: UTF8.self)
+        }
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let store = try S3BlobStore(
+            configuration: S3Configuration(
+                endpoint: "http://127.0.0.1:\(port)", bucket: "far-away",
+                credentials: S3TestServer.credentials))
+        let head = await #expect(throws: StorageError.self) { try await store.checkAccess() }
+        #expect(head?.code == .permanent)
+        #expect(
+            head?.message.contains("is in 'eu-west-1', not 'us-east-1'") == true,
+            "\(String(describing: head))")
+        let list = await #expect(throws: StorageError.self) { _ = try await store.list(.index) }
+        #expect(list?.code == .permanent)
+        #expect(
+            list?.message.contains("is in 'eu-west-1', not 'us-east-1'") == true,
+            "\(String(describing: list))")
+        #expect(list?.message.contains("AuthorizationHeaderMalformed") == true)
     }
 
     @Test("upload start times parse as UTC")
