@@ -38,6 +38,7 @@ struct PolicyConfigurationTests {
             .appendingPathComponent("../../deploy/coordinator.yaml").standardized.path
         let config = try CoordinatorConfiguration.load(path: path)
         #expect(config.tiers.map(\.name) == ["minio", "offsite"])
+        #expect(config.packSizeMiB == 32)
         #expect(config.localRetention == TierRetention(maxAge: RetentionDuration(days: 30)))
         #expect(config.tiers[0].retention == TierRetention(maxAge: RetentionDuration(days: 90)))
         #expect(

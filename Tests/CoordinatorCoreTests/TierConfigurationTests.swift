@@ -89,6 +89,7 @@ struct TierConfigurationTests {
                 "unknown setting 'rclone' in tier local"
             ),
             ("tiers:\n  'a b':\n    rclone: {remote: 'a:b'}\n", "must be letters, digits"),
+            ("pack_size_mib: 1024\n", "'pack_size_mib': must be 1-512 (MiB), not 1024"),
         ])
     func refusals(_ body: String, _ expected: String) async throws {
         let message = try await PolicyConfigurationTests.failure(body)

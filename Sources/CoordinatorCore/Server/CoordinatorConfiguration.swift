@@ -15,6 +15,7 @@ package import Transport
 /// | `password_file` | path | required, secret | repository password |
 /// | `admin_socket` | path | `<state_dir>/admin.sock` | admin API, owner-only |
 /// | `catalog` | path | `<state_dir>/catalog.db` | SQLite catalog (jobs, snapshot cache) |
+/// | `pack_size_mib` | 1-512 | 16 | pack size of a repository `init` creates; tiers get these packs verbatim |
 ///
 /// Tiers beyond tier 1: `tiers` (``TierConfiguration``).
 /// Schedules and retention: ``PolicyConfiguration`` (`time_zone`, `jobs`, `kinds`,
@@ -28,6 +29,8 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
     package var passwordFile: String
     package var adminSocket: String
     package var catalog: String
+    /// The pack size `init` gives a new repository, in MiB.
+    package var packSizeMiB = 16
     package var policies: PolicyConfiguration
     package var tiers: [TierConfiguration]
     /// Tier 1's own limit (`tiers: local: retention:`), on top of each component's policy.
@@ -45,6 +48,7 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
         case passwordFile = "password_file"
         case adminSocket = "admin_socket"
         case catalog
+        case packSizeMiB = "pack_size_mib"
         case timeZone = "time_zone"
         case jobs, kinds, components, prune, sync, tiers
     }
@@ -93,6 +97,14 @@ package struct CoordinatorConfiguration: Sendable, Decodable {
             policies: try PolicyConfiguration(decoding: decoder),
             tiers: tiers.tiers, localRetention: tiers.local)
         localBackend = tiers.localBackend
+        if let size = try c.decodeIfPresent(Int.self, forKey: .packSizeMiB) {
+            guard (1...512).contains(size) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .packSizeMiB, in: c,
+                    debugDescription: "must be 1-512 (MiB), not \(size)")
+            }
+            packSizeMiB = size
+        }
     }
 
     /// Refuses component overrides for agents that are not enrolled or components they did not

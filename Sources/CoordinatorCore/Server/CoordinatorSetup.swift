@@ -75,7 +75,9 @@ package enum CoordinatorSetup {
         if try await !store.exists(.config) {
             let password = try OfflineTool.readPassword(file: config.passwordFile)
             _ = try await Repository.initialize(
-                store: store, password: password, keyDerivation: keyDerivation, logger: logger)
+                store: store, password: password,
+                config: RepositoryConfig(packSize: config.packSizeMiB << 20),
+                keyDerivation: keyDerivation, logger: logger)
             created = true
         }
         return (authority.fingerprint, created)
