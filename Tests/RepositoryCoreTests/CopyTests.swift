@@ -82,8 +82,9 @@ struct CopyTests {
         for after in [0, 1] {
             faulty.fail(.put, kind: .data, after: after, with: StorageError(.transient, "503"))
         }
+        // The second listing of data/ is the check of the copied packs' sizes.
         faulty.fail(
-            .size, kind: .data, after: 1, with: StorageError(.transient, "connection reset"))
+            .list, kind: .data, after: 1, with: StorageError(.transient, "connection reset"))
         let retrying = RetryingBlobStore(
             faulty, policy: .init(attempts: 4, initialDelay: .milliseconds(1)),
             logger: TestRepository.logger)
@@ -94,6 +95,20 @@ struct CopyTests {
         #expect(try await faulty.list(.data).count == report.packsCopied)
         let copies = try await tier.loadSnapshots().snapshots
         #expect(try await TestRepository.restore(tier, copies[1]) == second)
+    }
+
+    @Test("a tier that stores a pack short is caught before any snapshot appears there")
+    func shortWrite() async throws {
+        let (repository, _, _) = try await source()
+        let tier = try await repository.tier(
+            on: ShortWritingStore(InMemoryBlobStore(name: "tier")), creating: true)
+        let error = await #expect(throws: RepositoryError.self) {
+            _ = try await repository.copySnapshots(nil, to: tier)
+        }
+        #expect(error?.code == .integrity)
+        #expect(error?.message.contains("delete it there and copy again") == true)
+        #expect(try await tier.store.list(.snapshots).isEmpty)
+        #expect(try await tier.store.list(.index).isEmpty)
     }
 
     @Test("a damaged source pack is refused and no snapshot needing it reaches the tier")
@@ -246,4 +261,22 @@ struct RepairTests {
         #expect(after.problems.allSatisfy { $0.pack == PackID(Digest256(hex: packs[2].name)!) })
         #expect(after.affectedSnapshots == [snapshot.id])
     }
+}
+
+/// Loses the last byte of every data object it stores, and says nothing: a broken backend.
+struct ShortWritingStore: BlobStore {
+    let base: InMemoryBlobStore
+    init(_ base: InMemoryBlobStore) { self.base = base }
+    var name: String { base.name }
+    var maxConcurrentRequests: Int { base.maxConcurrentRequests }
+    func put(_ name: ObjectName, _ bytes: [UInt8]) async throws {
+        try await base.put(name, name.kind == .data ? Array(bytes.dropLast()) : bytes)
+    }
+    func get(_ name: ObjectName, range: Range<Int>?) async throws -> [UInt8] {
+        try await base.get(name, range: range)
+    }
+    func size(of name: ObjectName) async throws -> Int { try await base.size(of: name) }
+    func list(_ kind: ObjectKind) async throws -> [ObjectInfo] { try await base.list(kind) }
+    func delete(_ name: ObjectName) async throws { try await base.delete(name) }
+    func discardIncompleteWrites(olderThan age: Double) async throws -> Int { 0 }
 }

@@ -6,8 +6,8 @@ extension Repository {
     ///
     /// Order, as for a backup: packs, then an index for them, then each snapshot object,
     /// byte for byte, so a snapshot appears on the tier only once all it needs is there.
-    /// Every pack is checked against its name before it leaves; its stored size is checked
-    /// after. An interrupted copy resumes: packs already on the tier are not sent again, and
+    /// Every pack is checked against its name before it leaves; the stored sizes of all are
+    /// checked after, in one listing. An interrupted copy resumes: packs already on the tier are not sent again, and
     /// whole ones nobody indexed yet are indexed. Both repositories are held under shared
     /// locks, so prune on either side waits for the copy (FORMAT.md §10).
     /// - Throws: `.snapshotNotFound` for a selected ID the source lacks, `.integrity` for a
@@ -107,13 +107,6 @@ extension Repository {
             do {
                 try await targetStore.put(name, bytes)
             } catch let error as StorageError where error.code == .alreadyExists {}
-            let stored = try await targetStore.size(of: name)
-            guard stored == bytes.count else {
-                throw RepositoryError(
-                    .integrity,
-                    "pack \(record.id) in store \(targetStore.name) holds \(stored) bytes, "
-                        + "not \(bytes.count); delete it and copy again")
-            }
             counter.update {
                 $0.packsCopied += 1
                 $0.bytesCopied += bytes.count
@@ -126,6 +119,23 @@ extension Repository {
             $0 + records[$1].size
         }
 
+        // One listing checks every copied pack's stored size (a request per pack would cost a
+        // round trip each, or a process each on an rclone tier).
+        if report.packsCopied > 0 {
+            let stored = Dictionary(
+                try await targetStore.list(.data).map { ($0.name.name, $0.size) },
+                uniquingKeysWith: { a, _ in a })
+            for record in records {
+                let size = stored[record.id.digest.hex]
+                guard size == record.size else {
+                    throw RepositoryError(
+                        .integrity,
+                        "pack \(record.id) in store \(targetStore.name) holds "
+                            + "\(size.map { "\($0) bytes" } ?? "nothing"), not \(record.size) bytes; "
+                            + "delete it there and copy again")
+                }
+            }
+        }
         try ensureLocks()
         if !records.isEmpty {
             report.indexObjectsWritten = try await target.saveIndexObjects(records).count
