@@ -95,6 +95,27 @@ struct S3SigningTests {
         #expect(!"\(credentials)".contains(credentials.secretAccessKey))
     }
 
+    @Test("path-style and virtual-host requests name the bucket where each style wants it")
+    func addressing() throws {
+        let credentials = S3Credentials(accessKeyID: "k", secretAccessKey: "s")
+        let pathStyle = try S3BlobStore(
+            configuration: S3Configuration(
+                endpoint: "http://minio.local:9000", bucket: "backups", credentials: credentials))
+        #expect(
+            pathStyle.target(key: "repo/data/ab/ab01") == (
+                "minio.local:9000", "/backups/repo/data/ab/ab01"
+            ))
+        #expect(pathStyle.target(key: nil) == ("minio.local:9000", "/backups"))
+        let virtualHost = try S3BlobStore(
+            configuration: S3Configuration(
+                endpoint: "https://s3.eu-west-1.amazonaws.com", region: "eu-west-1",
+                bucket: "examplebucket", addressing: .virtualHost, credentials: credentials))
+        #expect(
+            virtualHost.target(key: "test$file.text")
+                == ("examplebucket.s3.eu-west-1.amazonaws.com", "/test%24file.text"))
+        #expect(virtualHost.target(key: nil) == ("examplebucket.s3.eu-west-1.amazonaws.com", "/"))
+    }
+
     @Test("URI encoding keeps unreserved characters and slashes in paths only")
     func encoding() {
         #expect(S3Signer.encode("a b/c~d_e.f-g+h=", keepingSlash: true) == "a%20b/c~d_e.f-g%2Bh%3D")

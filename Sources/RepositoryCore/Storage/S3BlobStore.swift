@@ -250,23 +250,29 @@ package final class S3BlobStore: BlobStore {
 
     private func key(for name: ObjectName) -> String { keyPrefix + name.path }
 
+    /// The `Host` header and the encoded path of a request for `key` (the bucket itself when
+    /// nil), by the configured addressing style.
+    package func target(key: String?) -> (host: String, path: String) {
+        let bucket = configuration.bucket
+        switch configuration.addressing {
+        case .path:
+            var path = "/" + S3Signer.encode(bucket, keepingSlash: false)
+            if let key { path += "/" + S3Signer.encode(key, keepingSlash: true) }
+            return (authority, path)
+        case .virtualHost:
+            return (
+                "\(bucket).\(authority)",
+                "/" + (key.map { S3Signer.encode($0, keepingSlash: true) } ?? "")
+            )
+        }
+    }
+
     /// Sends one signed request and collects its answer; network failures are `.transient`.
     private func send(
         _ method: HTTPMethod, key: String?, query: [(String, String)] = [],
         headers extra: [(String, String)] = [], body: [UInt8] = [], readBody: Bool = false
     ) async throws -> Response {
-        let bucket = configuration.bucket
-        let host: String
-        var path: String
-        switch configuration.addressing {
-        case .path:
-            host = authority
-            path = "/" + S3Signer.encode(bucket, keepingSlash: false)
-            if let key { path += "/" + S3Signer.encode(key, keepingSlash: true) }
-        case .virtualHost:
-            host = "\(bucket).\(authority)"
-            path = "/" + (key.map { S3Signer.encode($0, keepingSlash: true) } ?? "")
-        }
+        let (host, path) = target(key: key)
         let queryText = query.map {
             S3Signer.encode($0.0, keepingSlash: false) + "="
                 + S3Signer.encode($0.1, keepingSlash: false)
