@@ -71,7 +71,7 @@ extension MaintenanceTool {
         }
         let password = try OfflineTool.readPassword(file: configuration.passwordFile)
         let store = try Replicator.store(for: tier, logger: logger)
-        try await Replicator.checkAccess(tier, store: store)
+        try await Replicator.checkAccess(store)
         if configuration.localBackend == nil {
             try FileManager.default.createDirectory(
                 atPath: configuration.repository, withIntermediateDirectories: true,
@@ -148,22 +148,26 @@ extension MaintenanceTool {
         -> (text: String, healthy: Bool)
     {
         let primary = try await openRepository()
-        var repositories: [(name: String, repository: Repository?)] = [
-            (TierConfiguration.localName, primary)
-        ]
-        for tier in configuration.tiers {
-            let opened = try? await primary.tier(
-                on: try Replicator.store(for: tier, logger: logger), creating: false)
-            repositories.append((tier.name, opened))
-        }
         let target = name ?? TierConfiguration.localName
-        guard let entry = repositories.first(where: { $0.name == target }) else {
+        // Other tiers are opened only when needed: the one checked, or all for a repair.
+        func open(_ tier: TierConfiguration) async throws -> Repository {
+            try await primary.tier(
+                on: try Replicator.store(for: tier, logger: logger), creating: false)
+        }
+        let repository: Repository
+        if target == TierConfiguration.localName {
+            repository = primary
+        } else if let tier = configuration.tiers.first(where: { $0.name == target }) {
+            do {
+                repository = try await open(tier)
+            } catch {
+                throw OfflineError("tier \(target) cannot be opened: \(error)")
+            }
+        } else {
             throw OfflineError(
                 "no tier named '\(target)'; tiers: "
-                    + repositories.map(\.name).joined(separator: ", "))
-        }
-        guard let repository = entry.repository else {
-            throw OfflineError("tier \(target) cannot be opened; run sync first")
+                    + ([TierConfiguration.localName] + configuration.tiers.map(\.name))
+                    .joined(separator: ", "))
         }
         let line = ProgressLine()
         let progress: @Sendable (CheckProgress) -> Void = { progress in
@@ -176,7 +180,10 @@ extension MaintenanceTool {
         var text = "\(target): " + Self.summary(report)
         guard repair, !report.isHealthy else { return (text, report.isHealthy) }
         let objects = Repository.repairableObjects(in: report)
-        let sources = repositories.filter { $0.name != target }.compactMap(\.repository)
+        var sources = target == TierConfiguration.localName ? [] : [primary]
+        for tier in configuration.tiers where tier.name != target {
+            if let opened = try? await open(tier) { sources.append(opened) }
+        }
         let repaired = try await repository.repair(objects, from: sources)
         for item in repaired.replaced {
             text += "repaired \(item.object) from tier \(item.from)\n"

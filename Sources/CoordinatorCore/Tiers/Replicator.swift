@@ -39,7 +39,7 @@ package struct Replicator: Sendable {
     package func checkAll() async {
         for tier in tiers {
             do {
-                try await Self.checkAccess(tier, store: try Self.store(for: tier, logger: logger))
+                try await Self.checkAccess(try Self.store(for: tier, logger: logger))
                 health?.record(tier.name, error: nil)
             } catch {
                 health?.record(tier.name, error: "\(error)")
@@ -72,7 +72,7 @@ package struct Replicator: Sendable {
 
     /// Checks that a tier's store answers, with an error naming what is wrong (credentials,
     /// bucket, region, rclone remote); transient failures are retried like any request.
-    package static func checkAccess(_ tier: TierConfiguration, store: any BlobStore) async throws {
+    package static func checkAccess(_ store: any BlobStore) async throws {
         _ = try await store.list(.config)
     }
 
@@ -112,7 +112,7 @@ package struct Replicator: Sendable {
         progress: @escaping @Sendable (String, CopyReport) -> Void
     ) async throws {
         let store = try Self.store(for: tier, logger: logger)
-        try await Self.checkAccess(tier, store: store)
+        try await Self.checkAccess(store)
         let target = try await primary.tier(on: store, creating: true)
         let (ours, unreadable) = try await primary.loadSnapshots()
         if let first = unreadable.first {
