@@ -572,6 +572,18 @@ run_workload() {
   rm -rf "$repo"
 }
 
+min_of() { printf '%s\n' "$@" | grep . | sort -g | head -n 1; }
+min_cpu() { # step keys -> "user sys" of the step with the least user+sys
+  local k best="" bu bs
+  for k in "$@"; do
+    [[ -n ${R[$k.user]:-} ]] || continue
+    if [[ -z $best ]] || awk -v a="${R[$k.user]}" -v b="${R[$k.sys]}" -v c="$bu" -v d="$bs" 'BEGIN { exit !(a + b < c + d) }'; then
+      best=$k bu=${R[$k.user]} bs=${R[$k.sys]}
+    fi
+  done
+  echo "$bu $bs"
+}
+
 max_rss_mib() { # prefix -> max RSS over the prefix's steps, MiB
   local p=$1 k max=0
   for k in init backup1 backup2 restore check; do
@@ -620,8 +632,13 @@ write_report() {
       s1=${R[size.$f.1]} s2=${R[size.$f.2]} s3=${R[size.$f.3]}
       for tool in "${TOOLS[@]}"; do
         pa=$f.A.$tool pb=$f.B.$tool
-        R[$f.$tool.c1]=$(rate "$s1" "${R[$pa.backup1.wall]}")
-        R[$f.$tool.c2]=$(cpu_rate "$s1" "${R[$pa.backup1.user]}" "${R[$pa.backup1.sys]}")
+        # Dump 1 is backed up twice into a fresh repository (workloads A and B): the better
+        # run counts, for every tool, as background noise only ever slows a run down.
+        local w1 u1 s1cpu
+        w1=$(min_of "${R[$pa.backup1.wall]}" "${R[$pb.backup1.wall]:-}")
+        read -r u1 s1cpu < <(min_cpu "$pa.backup1" "$pb.backup1")
+        R[$f.$tool.c1]=$(rate "$s1" "$w1")
+        R[$f.$tool.c2]=$(cpu_rate "$s1" "$u1" "$s1cpu")
         R[$f.$tool.c3]=$(rate "$s2" "${R[$pa.backup2.wall]}")
         R[$f.$tool.c4]=$(rate "$s3" "${R[$pb.backup2.wall]}")
         R[$f.$tool.c5]=$(mib $((${R[$pa.du2]} - ${R[$pa.du1]})))
@@ -652,7 +669,7 @@ write_report() {
       done
     fi
     echo
-    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. Every step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
+    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the better of two runs (dump 1 into a fresh repository, once per workload), the least wall time and, separately, the least CPU time. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do

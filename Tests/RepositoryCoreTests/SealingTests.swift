@@ -77,6 +77,30 @@ struct SealingTests {
         #expect(id == PackID(SHA256Hasher.digest(bytes)))
     }
 
+    @Test("a builder reusing a written pack's buffer holds only its own blobs")
+    func packBufferReuse() throws {
+        var first = Pack.Builder(capacity: 0)
+        let old = Array(repeating: UInt8(7), count: 5000)
+        first.append(
+            id: keys.chunkID(old), compression: .none, rawLength: old.count,
+            sealed: try keys.seal(old, authenticating: []))
+        let (_, oldBytes, _) = try first.finish(keys: keys)
+
+        let chunk = Array(repeating: UInt8(9), count: 300)
+        let sealed = try keys.seal(chunk, authenticating: [])
+        var reused = Pack.Builder(capacity: 100, reusing: oldBytes)
+        #expect(reused.size == 0 && reused.isEmpty)
+        reused.append(
+            id: keys.chunkID(chunk), compression: .none, rawLength: chunk.count, sealed: sealed)
+        let (id, bytes, entries) = try reused.finish(keys: keys)
+        #expect(entries.count == 1 && entries[0].offset == 0 && entries[0].length == sealed.count)
+        #expect(Array(bytes.prefix(sealed.count)) == sealed)
+        #expect(try Pack.entries(of: bytes, keys: keys) == entries)
+        #expect(id == PackID(SHA256Hasher.digest(bytes)))
+        #expect(oldBytes.count > bytes.count)  // the written pack itself is untouched
+        #expect(try Pack.entries(of: oldBytes, keys: keys).count == 1)
+    }
+
     @Test("damaged, truncated and foreign packs give clear errors")
     func damagedPacks() throws {
         var builder = Pack.Builder(capacity: 0)

@@ -51,7 +51,14 @@ package enum Pack {
         private(set) var bytes: [UInt8] = []
         private(set) var entries: [PackEntry] = []
 
-        package init(capacity: Int) { bytes.reserveCapacity(capacity) }
+        /// - Parameter buffer: storage to reuse (its contents are dropped).
+        package init(capacity: Int, reusing buffer: [UInt8]? = nil) {
+            if let buffer {
+                bytes = buffer
+                bytes.removeAll(keepingCapacity: true)
+            }
+            bytes.reserveCapacity(capacity)
+        }
 
         package var size: Int { bytes.count }
         package var isEmpty: Bool { entries.isEmpty }
@@ -65,6 +72,14 @@ package enum Pack {
                     id: id, type: .data, compression: compression, offset: bytes.count,
                     length: sealed.count, rawLength: rawLength))
             bytes.append(contentsOf: sealed)
+        }
+
+        /// This builder, leaving `replacement` in its place: the caller holds the only
+        /// reference to the buffer, so ``finish(keys:)`` appends the header without a copy.
+        package mutating func take(replacingWith replacement: Builder) -> Builder {
+            var taken = replacement
+            swap(&self, &taken)
+            return taken
         }
 
         /// Seals the header and returns the finished pack, its ID and its entries.
@@ -82,7 +97,9 @@ package enum Pack {
                 entry.id.digest.append(to: &header)
             }
             let sealed = try keys.seal(header, authenticating: Pack.headerAAD)
+            // Take the buffer (the builder is consumed): appending then needs no copy.
             var bytes = self.bytes
+            self.bytes = []
             bytes.append(contentsOf: sealed)
             bytes.appendLittleEndian(UInt32(sealed.count))
             bytes.append(contentsOf: Pack.magic)
