@@ -42,6 +42,8 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // glibc's mallopt (Components/Internal/AllocatorTuning.swift).
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -77,7 +79,7 @@ let package = Package(
         ),
         .target(
             name: "Components",
-            dependencies: [],
+            dependencies: ["CMalloc"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -117,6 +119,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "AgentCore",
+                "Components",
                 "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -148,6 +151,7 @@ let package = Package(
         .executableTarget(
             name: "Coordinator",
             dependencies: [
+                "Components",
                 "CoordinatorCore",
                 "RepositoryCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

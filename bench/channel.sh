@@ -3,7 +3,8 @@
 # `repo backup` of the same dump: how much the channel costs. Prints a markdown table.
 #
 #   bench/channel.sh                 # a pgbench dump (scale $BENCH_SCALE, default 20)
-#   BENCH_DUMP=/path/file bench/channel.sh
+#   BENCH_DUMP=/path/file bench/channel.sh   # a text dump: runs after the first rewrite a-f
+#   BENCH_RUNS=N                     # runs (default 5); medians are reported
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -13,7 +14,7 @@ ensure_postgres_packages
 swift build -c release --product zentoria-coordinator >/dev/null
 swift build -c release --product zentoria-agent >/dev/null
 bin=$(swift build -c release --show-bin-path)
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 
 work=$(mktemp -d -t zentoria-channel.XXXXXX)
 chmod 755 "$work"
@@ -61,7 +62,7 @@ state_dir: $work/agent
 components:
   - name: dump
     kind: command
-    dump: ["cat", "$dump"]
+    dump: ["cat", "$work/current"]
 YAML
 "$bin/zentoria-agent" run --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 agent=$!
@@ -71,28 +72,90 @@ for _ in $(seq 100); do admin agents | grep -q connected && break; sleep 0.1; do
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 mbps() { awk -v n="$bytes" -v s="$1" 'BEGIN { printf "%.1f", n / 1e6 / s }'; }
 hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+# CPU seconds a process and its waited-for children used so far.
+cpu() { awk '{ printf "%.2f", ($14 + $15 + $16 + $17) / 100 }' "/proc/$1/stat"; }
 
-cat "$dump" >/dev/null
-ZENTORIA_PASSWORD_FILE=$work/password "$bin/zentoria-coordinator" repo init --repo "$work/offline" >/dev/null
-channel=()
-offline=()
-for run in $(seq "$runs"); do
+# Run i backs up variant i of the dump twice on each path: first (nothing dedups) and again
+# (everything dedups). Variant i maps the hex digits a-f to other letters, a byte-for-byte
+# substitution: same size and compressibility, but no chunk in common with the other variants.
+variant() {
+    local letters=(abcdef ghijkl mnopqr stuvwx GHIJKL MNOPQR STUVWX)
+    if (($1 == 1)); then
+        ln -sf "$dump" "$work/current"
+    else
+        tr abcdef "${letters[($1 - 1) % ${#letters[@]}]}" <"$dump" >"$work/variant"
+        ln -sf "$work/variant" "$work/current"
+    fi
+    cat "$work/current" >/dev/null
+}
+declare -A wall cpu_s
+through_channel() { # key
+    local before start
+    before=$(awk -v a="$(cpu "$coordinator")" -v b="$(cpu "$agent")" 'BEGIN { print a + b }')
     start=$EPOCHREALTIME
     admin backup bench/dump --wait >/dev/null
-    channel+=("$(seconds "$start" "$EPOCHREALTIME")")
-    start=$EPOCHREALTIME
-    ZENTORIA_PASSWORD_FILE=$work/password "$bin/zentoria-coordinator" repo backup --repo "$work/offline" \
-        --agent bench --component dump <"$dump" >/dev/null
-    offline+=("$(seconds "$start" "$EPOCHREALTIME")")
+    wall[$1]+="$(seconds "$start" "$EPOCHREALTIME") "
+    cpu_s[$1]+="$(awk -v a="$(cpu "$coordinator")" -v b="$(cpu "$agent")" -v z="$before" 'BEGIN { print a + b - z }') "
+}
+offline() { # key pipe|file
+    local start=$EPOCHREALTIME
+    # From a pipe, as the agent reads its dump command's output (CPU includes `cat` on both
+    # paths), and from the file itself, the offline tool's best case.
+    if [[ $2 == pipe ]]; then
+        ZENTORIA_PASSWORD_FILE=$work/password /usr/bin/time -f '%U %S' -o "$work/time" sh -c \
+            'cat "$3" | "$1" repo backup --repo "$2" --agent bench --component dump' \
+            sh "$bin/zentoria-coordinator" "$work/offline" "$work/current" >/dev/null
+    else
+        ZENTORIA_PASSWORD_FILE=$work/password /usr/bin/time -f '%U %S' -o "$work/time" \
+            "$bin/zentoria-coordinator" repo backup --repo "$work/offline-file" --agent bench \
+            --component dump <"$work/current" >/dev/null
+    fi
+    wall[$1]+="$(seconds "$start" "$EPOCHREALTIME") "
+    cpu_s[$1]+="$(awk '{ print $1 + $2 }' "$work/time") "
+}
+for repo in offline offline-file; do
+    ZENTORIA_PASSWORD_FILE=$work/password "$bin/zentoria-coordinator" repo init --repo "$work/$repo" >/dev/null
 done
-best() { printf '%s\n' "$@" | sort -n | head -1; }
-c1=${channel[0]}
-o1=${offline[0]}
-c=$(best "${channel[@]:1}")
-o=$(best "${offline[@]:1}")
+for run in $(seq "$runs"); do
+    log "run $run of $runs"
+    variant "$run"
+    # Alternate which path goes first, so neither always meets a warmer machine.
+    if ((run % 2)); then
+        through_channel channel.first; through_channel channel.again
+        offline offline.first pipe; offline offline.again pipe
+        offline file.first file; offline file.again file
+    else
+        offline file.first file; offline file.again file
+        offline offline.first pipe; offline offline.again pipe
+        through_channel channel.first; through_channel channel.again
+    fi
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cpu_rate() { awk -v n="$bytes" -v s="$1" 'BEGIN { printf "%.1f", n / 1e6 / s }'; }
+row() { # label key-prefix rss
+    local f a fc ac
+    f=$(median "${wall[$2.first]}") a=$(median "${wall[$2.again]}")
+    fc=$(median "${cpu_s[$2.first]}") ac=$(median "${cpu_s[$2.again]}")
+    echo "| $1 | $f | $(mbps "$f") | $fc | $(cpu_rate "$fc") | $a | $(mbps "$a") | $ac | $3 |"
+}
+pct() { awk -v c="$1" -v o="$2" 'BEGIN { printf "%+.1f %%", (c / o - 1) * 100 }'; }
 echo
-echo "| path | first backup s | MB/s | repeat (dedup) best s | MB/s | peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|"
-echo "| agent -> coordinator (mutual TLS, gRPC) | $c1 | $(mbps "$c1") | $c | $(mbps "$c") | coordinator $(hwm $coordinator), agent $(hwm $agent) |"
-echo "| offline \`repo backup\` (stdin) | $o1 | $(mbps "$o1") | $o | $(mbps "$o") | |"
-awk -v c="$c1" -v o="$o1" -v c2="$c" -v o2="$o" 'BEGIN { printf "\nchannel cost: %.1f %% (first backup), %.1f %% (repeat), of the offline time; %s-byte dump\n", (c / o - 1) * 100, (c2 / o2 - 1) * 100, "'"$bytes"'" }'
+echo "Medians of $runs runs; wall seconds; CPU-s of coordinator + agent + \`cat\` (channel),"
+echo "\`repo backup\` + \`cat\` (pipe) or \`repo backup\` (file). The offline rows include process"
+echo "start and key derivation (about 0.25 CPU-s); the running coordinator holds its key already."
+echo
+echo "| path | first backup s | MB/s | CPU-s | MB per CPU-s | again (dedup) s | MB/s | CPU-s | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+row "agent -> coordinator (mutual TLS, gRPC)" channel "coordinator $(hwm "$coordinator"), agent $(hwm "$agent")"
+row "offline \`repo backup\` (from a pipe)" offline ""
+row "offline \`repo backup\` (from the file)" file ""
+echo
+echo "channel cost in time: $(pct "$(median "${wall[channel.first]}")" "$(median "${wall[offline.first]}")") (first backup)," \
+    "$(pct "$(median "${wall[channel.again]}")" "$(median "${wall[offline.again]}")") (again);" \
+    "in CPU: $(pct "$(median "${cpu_s[channel.first]}")" "$(median "${cpu_s[offline.first]}")")," \
+    "$(pct "$(median "${cpu_s[channel.again]}")" "$(median "${cpu_s[offline.again]}")"); $bytes-byte dump"
+echo "against the offline tool reading the file: $(pct "$(median "${wall[channel.first]}")" "$(median "${wall[file.first]}")")," \
+    "$(pct "$(median "${wall[channel.again]}")" "$(median "${wall[file.again]}")")"
+for key in channel.first offline.first file.first channel.again offline.again file.again; do
+    echo "  $key: ${wall[$key]}s wall; ${cpu_s[$key]}CPU-s" >&2
+done

@@ -1,5 +1,6 @@
 import AgentCore
 import ArgumentParser
+import Components
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -14,6 +15,21 @@ struct ZentoriaAgent: AsyncParsableCommand {
             "Zentoria Backup agent: dumps and restores the services on this host for the coordinator.",
         subcommands: [EnrollCommand.self, RunCommand.self]
     )
+
+    /// ArgumentParser's entry point, after the allocator settings every command wants.
+    static func main() async {
+        AllocatorTuning.apply()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 func makeLogger(verbose: Bool) -> Logger {

@@ -54,6 +54,10 @@ struct JobRunner: Sendable {
             }
             do {
                 try await component.dump { block in
+                    if pending.isEmpty, block.count == ChannelLimits.blockSize {
+                        try await send(block)  // the usual case: no copy
+                        return
+                    }
                     // Coalesce small reads into blocks of the channel's message size.
                     pending.append(contentsOf: block)
                     while pending.count >= ChannelLimits.blockSize {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Components
 import CoordinatorCore
 import Foundation
 import Logging
@@ -22,6 +23,21 @@ struct ZentoriaCoordinator: AsyncParsableCommand {
             RecoverCommand.self, TierCheckCommand.self, KeyCommand.self, RepoCommand.self,
         ]
     )
+
+    /// ArgumentParser's entry point, after the allocator settings every command wants.
+    static func main() async {
+        AllocatorTuning.apply()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 struct RepoCommand: AsyncParsableCommand {

@@ -217,7 +217,7 @@ package struct AgentChannelService: Zentoria_V1_AgentChannel.SimpleServiceProtoc
 /// The data of an upload as a dump: data messages until the trailer, whose byte count must
 /// match what arrived. A stream that ends without a trailer is a failed dump.
 struct UploadedDump: AsyncSequence {
-    typealias Element = [UInt8]
+    typealias Element = Data
     struct UploadFailure: Error { var message: String }
 
     let messages: RPCAsyncSequence<Zentoria_V1_UploadRequest, any Error>.AsyncIterator
@@ -230,7 +230,7 @@ struct UploadedDump: AsyncSequence {
         var total: UInt64 = 0
         var isFinished = false
 
-        mutating func next() async throws -> [UInt8]? {
+        mutating func next() async throws -> Data? {
             guard !isFinished else { return nil }
             if let reason = await stopReason() { throw UploadFailure(message: reason) }
             guard let message = try await messages.next() else {
@@ -240,7 +240,7 @@ struct UploadedDump: AsyncSequence {
             switch message.part {
             case .data(let data):
                 total += UInt64(data.count)
-                return [UInt8](data)
+                return data
             case .trailer(let trailer):
                 isFinished = true
                 guard trailer.totalBytes == total else {
