@@ -249,6 +249,13 @@ extension Integration {
                             $0.hasPrefix("fault lost: POST ") && $0.contains("uploadId=")
                         },
                         "no multipart completion lost its answer")
+                    // A start whose answer is lost leaves an upload the store never heard of:
+                    // it must find and abort it (checked above: none left open).
+                    #expect(
+                        faultsAfterSync.contains {
+                            $0.hasPrefix("fault lost: POST ") && $0.contains("uploads=")
+                        },
+                        "no multipart start lost its answer")
                     #expect(faults.count > faultsAfterSync.count, "recover met no fault")
                     let kinds = Dictionary(grouping: faults) {
                         $0.split(separator: " ")[1].trimmingCharacters(in: [":"])

@@ -154,10 +154,23 @@ package final class S3BlobStore: BlobStore {
     /// Aborts multipart uploads under this store's prefix started more than `age` seconds ago.
     package func discardIncompleteWrites(olderThan age: Double) async throws -> Int {
         let cutoff = Date().timeIntervalSince1970 - age
-        var stale: [(key: String, uploadID: String)] = []
+        let stale = try await openUploads(prefix: keyPrefix).filter {
+            ($0.started ?? .infinity) <= cutoff
+        }
+        for upload in stale {
+            try await abort(key: upload.key, uploadID: upload.uploadID)
+        }
+        return stale.count
+    }
+
+    /// Unfinished multipart uploads whose keys start with `prefix`.
+    private func openUploads(
+        prefix: String
+    ) async throws -> [(key: String, uploadID: String, started: Double?)] {
+        var uploads: [(key: String, uploadID: String, started: Double?)] = []
         var markers: (key: String, upload: String)?
         repeat {
-            var query = [("uploads", ""), ("prefix", keyPrefix)]
+            var query = [("uploads", ""), ("prefix", prefix)]
             if let markers {
                 query += [("key-marker", markers.key), ("upload-id-marker", markers.upload)]
             }
@@ -166,11 +179,10 @@ package final class S3BlobStore: BlobStore {
                 result.name == "ListMultipartUploadsResult"
             else { throw failure(response, "list unfinished uploads") }
             for upload in result.all("Upload") {
-                guard let key = upload.text("Key"), let id = upload.text("UploadId"),
-                    let started = upload.text("Initiated").flatMap(Self.parseTime),
-                    started <= cutoff
-                else { continue }
-                stale.append((key, id))
+                guard let key = upload.text("Key"), let id = upload.text("UploadId") else {
+                    continue
+                }
+                uploads.append((key, id, upload.text("Initiated").flatMap(Self.parseTime)))
             }
             markers = nil
             if result.text("IsTruncated") == "true", let key = result.text("NextKeyMarker"),
@@ -179,10 +191,7 @@ package final class S3BlobStore: BlobStore {
                 markers = (key, upload)
             }
         } while markers != nil
-        for upload in stale {
-            try await abort(key: upload.key, uploadID: upload.uploadID)
-        }
-        return stale.count
+        return uploads
     }
 
     // MARK: - Multipart
@@ -192,7 +201,17 @@ package final class S3BlobStore: BlobStore {
             throw StorageError(.alreadyExists, "\(name) already exists")
         }
         let key = key(for: name)
-        let started = try await send(.POST, key: key, query: [("uploads", "")], readBody: true)
+        let started: Response
+        do {
+            started = try await send(.POST, key: key, query: [("uploads", "")], readBody: true)
+        } catch let error as StorageError where error.code == .transient {
+            // The upload may exist with its answer lost: abort what is open for this key (one
+            // coordinator writes a tier, and its retry of this put has not started yet).
+            for upload in (try? await openUploads(prefix: key)) ?? [] where upload.key == key {
+                await abandon(key: key, uploadID: upload.uploadID)
+            }
+            throw error
+        }
         guard started.status == 200, let result = S3XML(started.body),
             let uploadID = result.text("UploadId")
         else { throw failure(started, "start the upload of \(name)") }
@@ -226,8 +245,22 @@ package final class S3BlobStore: BlobStore {
                 S3XML(response.body)?.name.hasPrefix("CompleteMultipartUpload") == true
             else { throw failure(response, "complete the upload of \(name)") }
         } catch {
-            try? await abort(key: key, uploadID: uploadID)
+            await abandon(key: key, uploadID: uploadID)
             throw error
+        }
+    }
+
+    /// Aborts an upload that failed, retrying transient failures a few times: the put's own
+    /// retry starts a new upload, so this one would stay open (and billed) until a prune.
+    private func abandon(key: String, uploadID: String) async {
+        for attempt in 0..<4 {
+            do {
+                return try await abort(key: key, uploadID: uploadID)
+            } catch let error as StorageError where error.code == .transient {
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
+            } catch {
+                return
+            }
         }
     }
 

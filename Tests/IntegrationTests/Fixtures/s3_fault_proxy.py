@@ -13,13 +13,12 @@ its answer comes back unchanged, except for the requests a seeded generator pick
 
 The n-th request meets the generator's n-th draw, so a seed fixes the sequence of faults; with
 concurrent clients, which request meets which draw follows arrival order. Fault kinds rotate
-so that every kind appears once there are five faults. The first single-part PUT under data/
-and the first multipart completion always get `lost`.
+so that every kind appears once there are five faults. The first single-part PUT under data/,
+the first start of a multipart upload and the first multipart completion always get `lost`.
 
 A client retrying each request a few times always gets through: no object (path without
-query) meets more than --budget failures, plus one forced. Exempt from faults: HEAD of the
-bucket (an access check that is not retried) and aborting a multipart upload (whose failure
-the client ignores, leaving the upload to prune's clean-up).
+query) meets more than --budget failures, plus the forced ones. Exempt from faults: HEAD of the
+bucket (an access check that is not retried).
 
 Usage: s3_fault_proxy.py --upstream http://127.0.0.1:5000 [--port 0] [--seed 1]
        [--rate 0.3] [--budget 2]
@@ -51,21 +50,22 @@ class FaultPlan:
         self.lock = threading.Lock()
         self.failures = {}  # object path -> failures injected
         self.faults = 0
-        self.forced = {"data put": False, "complete": False}
+        self.forced = {"data put": False, "start": False, "complete": False}
 
     def choose(self, method, path, query):
         """Returns (kind, delay in seconds) for one request; kind is None for no fault."""
         with self.lock:
             roll, pause = self.random.random(), self.random.uniform(0.3, 1.0)
             segments = [s for s in path.split("/") if s]
-            if (method == "HEAD" and len(segments) <= 1) or (
-                    method == "DELETE" and "uploadId" in query):
+            if method == "HEAD" and len(segments) <= 1:
                 return None, 0
             forced = None
             if method == "PUT" and not query and "data" in segments[:-1]:
                 forced = "data put"
             elif method == "POST" and "uploadId" in query:
                 forced = "complete"
+            elif method == "POST" and "uploads" in query:
+                forced = "start"
             if forced and not self.forced[forced]:
                 self.forced[forced] = True
                 kind = "lost"
