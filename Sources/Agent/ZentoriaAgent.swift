@@ -19,16 +19,7 @@ struct ZentoriaAgent: AsyncParsableCommand {
     /// ArgumentParser's entry point, after the allocator settings every command wants.
     static func main() async {
         AllocatorTuning.apply()
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
 
