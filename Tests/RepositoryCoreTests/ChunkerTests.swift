@@ -77,6 +77,55 @@ struct ChunkerTests {
         #expect(changed.count < 20, "seed \(seed): \(changed.count) chunks changed")
     }
 
+    /// FORMAT.md §4, byte by byte: the chunker's unrolled loop must cut at the same places.
+    static func referenceCutPoint(
+        _ data: ArraySlice<UInt8>, _ parameters: ChunkerParameters, _ gear: GearTable
+    ) -> Int {
+        let count = data.count
+        if count <= parameters.minimumSize { return count }
+        let bits = parameters.averageSize.trailingZeroBitCount
+        let topBits = { (k: Int) -> UInt64 in k >= 64 ? ~0 : ~(~UInt64(0) >> UInt64(k)) }
+        let (maskS, maskL) = (topBits(bits + 2), topBits(max(bits - 2, 1)))
+        let end = min(count, parameters.maximumSize)
+        let normal = min(parameters.averageSize, end)
+        var hash: UInt64 = 0
+        for i in parameters.minimumSize..<end {
+            hash = (hash &<< 1) &+ gear.words[Int(data[data.startIndex + i])]
+            if hash & (i < normal ? maskS : maskL) == 0 { return i + 1 }
+        }
+        return end
+    }
+
+    @Test(
+        "cut points are those of the byte-by-byte definition",
+        arguments: [
+            ChunkerParameters(minimumSize: 64, averageSize: 256, maximumSize: 1024),
+            ChunkerParameters(minimumSize: 65, averageSize: 512, maximumSize: 1027),
+            parameters,
+        ])
+    func cutPointsMatchDefinition(parameters: ChunkerParameters) {
+        var random = SeededRandom(seed: 17)
+        let gear = GearTable(seed: [4, 5, 6])
+        let chunker = Chunker(parameters: parameters, gear: gear)
+        for data in [random.bytes(300_000), random.dumpLikeText(300_000)] {
+            var offset = 0
+            var cuts = 0
+            while offset < data.count {
+                // Every length from 0 to a little past the maximum, at every alignment.
+                let length = min(
+                    data.count - offset, Int(random.next() % UInt64(parameters.maximumSize + 9)))
+                let slice = data[offset..<offset + length]
+                let expected = Self.referenceCutPoint(slice, parameters, gear)
+                let actual = slice.withUnsafeBufferPointer { chunker.cutPoint($0) }
+                #expect(actual == expected, "offset \(offset), length \(length)")
+                if actual != expected { return }
+                if expected < length { cuts += 1 }
+                offset += max(expected, 1)
+            }
+            #expect(cuts > 10)
+        }
+    }
+
     @Test("the secret seed changes the boundaries")
     func seedMatters() {
         var random = SeededRandom(seed: 9)

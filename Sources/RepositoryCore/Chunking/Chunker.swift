@@ -60,18 +60,55 @@ package struct Chunker: Sendable {
         return gear.words.withUnsafeBufferPointer { table in
             let table = table.baseAddress!
             let bytes = data.baseAddress!
-            while index < normal {
-                hash = (hash &<< 1) &+ table[Int(bytes[index])]
-                if hash & smallMask == 0 { return index + 1 }
-                index += 1
+            if let cut = Self.scan(bytes, table, &index, &hash, to: normal, mask: smallMask) {
+                return cut
             }
-            while index < end {
-                hash = (hash &<< 1) &+ table[Int(bytes[index])]
-                if hash & largeMask == 0 { return index + 1 }
-                index += 1
-            }
-            return end
+            return Self.scan(bytes, table, &index, &hash, to: end, mask: largeMask) ?? end
         }
+    }
+
+    /// Rolls the gear hash over `bytes[index..<limit]` and returns the length of the prefix
+    /// that ends at the first byte whose hash has no bit of `mask` set, or `nil`.
+    ///
+    /// Four bytes per step: the hash after each of them is `hash << k` plus a sum of table
+    /// words that does not depend on `hash`, so the loop-carried chain is one shift and one
+    /// add per four bytes instead of per byte. The result is the byte-by-byte hash exactly.
+    @inline(__always)
+    private static func scan(
+        _ bytes: UnsafePointer<UInt8>, _ table: UnsafePointer<UInt64>,
+        _ index: inout Int, _ hash: inout UInt64, to limit: Int, mask: UInt64
+    ) -> Int? {
+        var i = index
+        var h = hash
+        defer { (index, hash) = (i, h) }
+        while i &+ 4 <= limit {
+            let t0 = table[Int(bytes[i])]
+            let t1 = table[Int(bytes[i &+ 1])]
+            let t2 = table[Int(bytes[i &+ 2])]
+            let t3 = table[Int(bytes[i &+ 3])]
+            let s1 = t0
+            let s2 = (t0 &<< 1) &+ t1
+            let s3 = (s2 &<< 1) &+ t2
+            let s4 = (s3 &<< 1) &+ t3
+            let h1 = (h &<< 1) &+ s1
+            let h2 = (h &<< 2) &+ s2
+            let h3 = (h &<< 3) &+ s3
+            let h4 = (h &<< 4) &+ s4
+            if (h1 & mask) == 0 || (h2 & mask) == 0 || (h3 & mask) == 0 || (h4 & mask) == 0 {
+                if (h1 & mask) == 0 { return i &+ 1 }
+                if (h2 & mask) == 0 { return i &+ 2 }
+                if (h3 & mask) == 0 { return i &+ 3 }
+                return i &+ 4
+            }
+            h = h4
+            i &+= 4
+        }
+        while i < limit {
+            h = (h &<< 1) &+ table[Int(bytes[i])]
+            i &+= 1
+            if (h & mask) == 0 { return i }
+        }
+        return nil
     }
 
     private static func topBits(_ count: Int) -> UInt64 {
