@@ -44,6 +44,8 @@ let package = Package(
         ),
         // glibc's mallopt (Components/Internal/AllocatorTuning.swift).
         .systemLibrary(name: "CMalloc"),
+        // scrypt's ROMix (RepositoryCore/Sealing/Scrypt.swift).
+        .target(name: "CScrypt"),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -57,9 +59,9 @@ let package = Package(
         .target(
             name: "RepositoryCore",
             dependencies: [
+                "CScrypt",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -174,6 +176,7 @@ let package = Package(
             dependencies: [
                 "RepositoryCore",
                 "TestSupport",
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden"],

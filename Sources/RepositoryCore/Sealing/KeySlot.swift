@@ -1,5 +1,4 @@
 import Crypto
-import CryptoExtras
 package import Foundation
 
 /// scrypt cost parameters of a key slot (FORMAT.md §3).
@@ -79,9 +78,9 @@ package struct KeySlot: Codable, Sendable {
     private static func derive(
         password: [UInt8], salt: Data, parameters: KeyDerivationParameters
     ) throws -> SymmetricKey {
-        try KDF.Scrypt.deriveKey(
-            from: password, salt: salt, outputByteCount: 32,
-            rounds: parameters.n, blockSize: parameters.r, parallelism: parameters.p,
-            maxMemory: 128 * parameters.n * parameters.r * parameters.p + 64 * 1024 * 1024)
+        let key = try Scrypt.derive(
+            password: password, salt: Array(salt), n: parameters.n, r: parameters.r,
+            p: parameters.p, count: 32)
+        return SymmetricKey(data: key)
     }
 }
