@@ -422,14 +422,16 @@ package final class Repository: Sendable {
     // MARK: - Blobs
 
     /// Compresses (when it pays) and seals one chunk.
-    func sealBlob(id: ChunkID, chunk: [UInt8]) throws -> (sealed: [UInt8], compression: Compression)
-    {
+    func sealBlob(
+        id: ChunkID, chunk: some ContiguousBytes
+    ) throws -> (sealed: [UInt8], compression: Compression) {
         let compressed = zstd.compress(chunk)
         let compression: Compression = compressed == nil ? .none : .zstd
         let aad = PackEntry(
             id: id, type: .data, compression: compression, offset: 0, length: 0, rawLength: 0
         ).aad
-        return (try keys.seal(compressed ?? chunk, authenticating: aad), compression)
+        if let compressed { return (try keys.seal(compressed, authenticating: aad), compression) }
+        return (try keys.seal(chunk, authenticating: aad), compression)
     }
 
     /// Opens a sealed blob and checks that its plaintext hashes to its ID.

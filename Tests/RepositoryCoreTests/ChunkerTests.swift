@@ -8,6 +8,8 @@ struct ChunkerTests {
     static let parameters = ChunkerParameters(
         minimumSize: 2048, averageSize: 8192, maximumSize: 32768)
 
+    static func bytes(_ chunk: Chunk) -> [UInt8] { chunk.withUnsafeBytes { Array($0) } }
+
     static func chunks(
         _ data: [UInt8], seed: [UInt8] = [1, 2, 3], blockSize: Int = 10_000
     ) -> [[UInt8]] {
@@ -17,9 +19,9 @@ struct ChunkerTests {
         while offset < data.count {
             chunker.append(data[offset..<min(offset + blockSize, data.count)])
             offset += blockSize
-            while let chunk = chunker.next(isFinal: false) { result.append(chunk) }
+            while let chunk = chunker.next(isFinal: false) { result.append(Self.bytes(chunk)) }
         }
-        while let chunk = chunker.next(isFinal: true) { result.append(chunk) }
+        while let chunk = chunker.next(isFinal: true) { result.append(Self.bytes(chunk)) }
         return result
     }
 
@@ -38,6 +40,27 @@ struct ChunkerTests {
             }
             #expect((chunks.last?.count ?? 0) <= Self.parameters.maximumSize)
         }
+    }
+
+    @Test("chunks stay intact while later input moves the buffered tail to new storage")
+    func chunksOutliveStorageMoves() {
+        var random = SeededRandom(seed: 23)
+        let data = random.dumpLikeText(20_000_000)
+        var chunker = Chunker(parameters: Self.parameters, gear: GearTable(seed: [7]))
+        var held: [Chunk] = []
+        var offset = 0
+        // Block sizes up to 3 MiB, and one block larger than the chunker's storage.
+        for size in [1_000_003, 9_500_000, 3_145_728, 777] + Array(repeating: 1_048_576, count: 10)
+        {
+            let end = min(offset + size, data.count)
+            chunker.append(data[offset..<end])
+            offset = end
+            while let chunk = chunker.next(isFinal: false) { held.append(chunk) }
+        }
+        chunker.append(data[offset...])
+        while let chunk = chunker.next(isFinal: true) { held.append(chunk) }
+        #expect(Array(held.map(Self.bytes).joined()) == data)
+        #expect(held.count > 1000)
     }
 
     @Test("boundaries do not depend on how the input is split", arguments: SeededRandom.seeds())

@@ -1,16 +1,22 @@
+package import Foundation
+
 /// Content-defined chunking: FastCDC with normalized chunking (level 2) over a gear table
 /// derived from the repository's secret seed (FORMAT.md §4).
 ///
 /// Feed bytes with ``append(_:)``; take chunks with ``next(isFinal:)``. Boundaries depend only
 /// on content and seed, never on how the input was split into buffers, so an edit moves at
-/// most the boundaries near it.
-package struct Chunker: Sendable {
+/// most the boundaries near it. Not copyable: chunks share its buffer.
+package struct Chunker: ~Copyable, Sendable {
     package let parameters: ChunkerParameters
     private let gear: GearTable
     private let smallMask: UInt64
     private let largeMask: UInt64
-    private var pending: [UInt8] = []
+    private let blockCapacity: Int
+    private var block: ChunkBlock
+    /// The first byte of `block` not yet returned as a chunk.
     private var start = 0
+    /// The previous block: chunks may still refer to it.
+    private var spare: ChunkBlock?
 
     /// - Parameter gear: 256 pseudo-random words from ``GearTable/init(seed:)``.
     package init(parameters: ChunkerParameters, gear: GearTable) {
@@ -20,31 +26,47 @@ package struct Chunker: Sendable {
         // Masks use the top bits of the rolling hash: they depend on the last 64 bytes.
         smallMask = Self.topBits(bits + 2)
         largeMask = Self.topBits(max(bits - 2, 1))
-        pending.reserveCapacity(parameters.maximumSize * 2)
+        // Room for two maximum chunks and several input blocks: the unchunked tail (less than
+        // one maximum chunk) is copied to a new block only when the next input does not fit.
+        blockCapacity = parameters.maximumSize * 2 + (8 << 20)
+        block = ChunkBlock(capacity: blockCapacity)
     }
 
     /// Bytes buffered but not yet returned as chunks.
-    package var bufferedCount: Int { pending.count - start }
+    package var bufferedCount: Int { block.count - start }
 
     /// Adds input.
     package mutating func append(_ bytes: some Collection<UInt8>) {
-        if start > 0, start >= pending.count / 2 {
-            pending.removeFirst(start)
-            start = 0
+        let incoming = bytes.count
+        if block.count + incoming > block.storage.count {
+            let tail = block.count - start
+            let capacity = max(blockCapacity, tail + incoming)
+            // The block before the current one is reused once no chunk refers to it.
+            let fresh: ChunkBlock
+            if var previous = spare.take(), isKnownUniquelyReferenced(&previous),
+                previous.storage.count >= capacity
+            {
+                previous.removeAll()
+                fresh = previous
+            } else {
+                fresh = ChunkBlock(capacity: capacity)
+            }
+            fresh.append(UnsafeBufferPointer(rebasing: block.storage[start..<block.count]))
+            spare = block
+            (block, start) = (fresh, 0)
         }
-        pending.append(contentsOf: bytes)
+        let copied = bytes.withContiguousStorageIfAvailable { block.append($0) }
+        if copied == nil { block.append(Array(bytes)) }
     }
 
     /// The next complete chunk, or `nil` when more input is needed. With `isFinal` the rest
     /// of the input is returned as chunks, the last one possibly shorter than the minimum.
-    package mutating func next(isFinal: Bool) -> [UInt8]? {
-        let available = pending.count - start
+    package mutating func next(isFinal: Bool) -> Chunk? {
+        let available = block.count - start
         guard available > 0 else { return nil }
         guard isFinal || available >= parameters.maximumSize else { return nil }
-        let length = pending.withUnsafeBufferPointer { buffer in
-            cutPoint(UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
-        }
-        let chunk = Array(pending[start..<start + length])
+        let length = cutPoint(UnsafeBufferPointer(rebasing: block.storage[start..<block.count]))
+        let chunk = Chunk(block: block, range: start..<start + length)
         start += length
         return chunk
     }
@@ -128,4 +150,39 @@ package struct GearTable: Sendable, Hashable {
             return digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         }
     }
+}
+
+/// The bytes of one chunk, where the chunker buffered them: taking a chunk copies nothing.
+package struct Chunk: Sendable, ContiguousBytes {
+    fileprivate let block: ChunkBlock
+    fileprivate let range: Range<Int>
+
+    package var count: Int { range.count }
+
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: block.storage[range])))
+    }
+}
+
+/// Append-only storage. Bytes below `count` are not written again while a chunk refers to
+/// them, so chunks are read from any thread while the chunker, the only writer, appends above.
+private final class ChunkBlock: @unchecked Sendable {
+    let storage: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+
+    init(capacity: Int) { storage = .allocate(capacity: capacity) }
+    deinit { storage.deallocate() }
+
+    /// - Precondition: the bytes fit.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        precondition(count + bytes.count <= storage.count)
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (storage.baseAddress! + count).initialize(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
+    /// - Precondition: no chunk refers to this block.
+    func removeAll() { count = 0 }
 }

@@ -93,7 +93,7 @@ extension Repository {
                 if result.2 { counters.newChunks += 1 }
                 inFlight -= 1
             }
-            func submit(_ chunk: [UInt8]) async throws {
+            func submit(_ chunk: Chunk) async throws {
                 if inFlight >= window, let result = try await group.next() { collect(result) }
                 let sequence = ids.count
                 ids.append(ChunkID(Digest256(bytes: [UInt8](repeating: 0, count: 32))))
@@ -184,7 +184,7 @@ final class PackSink: Sendable {
     }
 
     /// Seals a chunk and adds it; writes the pack if that filled it.
-    func add(id: ChunkID, chunk: [UInt8]) async throws {
+    func add(id: ChunkID, chunk: Chunk) async throws {
         let (sealed, compression) = try repository.sealBlob(id: id, chunk: chunk)
         try await add(id: id, compression: compression, rawLength: chunk.count, sealed: sealed)
     }

@@ -1,4 +1,5 @@
 import CZstd
+package import Foundation
 import Synchronization
 
 /// zstd compression of single chunks, with contexts reused across calls (FORMAT.md §5).
@@ -10,22 +11,22 @@ package final class Zstd: Sendable {
     package init(level: Int32 = 3) { self.level = level }
 
     /// Compresses `input`; returns `nil` when the result would not be smaller.
-    package func compress(_ input: [UInt8]) -> [UInt8]? {
+    package func compress(_ input: some ContiguousBytes) -> [UInt8]? {
         let context =
             compressionContexts.withLock { $0.popLast() } ?? CompressionContext(level: level)
         defer { compressionContexts.withLock { $0.append(context) } }
-        // Output that does not shrink is discarded, so the buffer never needs the full bound.
-        let capacity = input.count
-        var written = 0
-        let output = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
-            written = input.withUnsafeBytes { src in
-                ZSTD_compress2(
-                    context.pointer, out.baseAddress, capacity, src.baseAddress, src.count)
+        return input.withUnsafeBytes { source in
+            // Output that does not shrink is discarded, so the buffer never needs the full bound.
+            let capacity = source.count
+            var written = 0
+            let output = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+                written = ZSTD_compress2(
+                    context.pointer, out.baseAddress, capacity, source.baseAddress, source.count)
+                count = ZSTD_isError(written) == 0 ? written : 0
             }
-            count = ZSTD_isError(written) == 0 ? written : 0
+            guard ZSTD_isError(written) == 0, written < source.count else { return nil }
+            return output
         }
-        guard ZSTD_isError(written) == 0, written < input.count else { return nil }
-        return output
     }
 
     /// Decompresses a frame that must expand to exactly `expectedSize` bytes.
