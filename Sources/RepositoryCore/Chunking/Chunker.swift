@@ -157,15 +157,18 @@ package struct Chunk: Sendable, ContiguousBytes {
     fileprivate let block: ChunkBlock
     fileprivate let range: Range<Int>
 
+    /// The chunk's length in bytes.
     package var count: Int { range.count }
 
+    /// Calls `body` with the chunk's bytes, which are valid only during the call.
     package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: block.storage[range])))
     }
 }
 
-/// Append-only storage. Bytes below `count` are not written again while a chunk refers to
-/// them, so chunks are read from any thread while the chunker, the only writer, appends above.
+/// Append-only storage, `@unchecked Sendable` without a lock: only the chunker (not copyable)
+/// touches `count` and the bytes above it, and chunks read only their own ranges below it,
+/// which are not written again while a chunk refers to them.
 private final class ChunkBlock: @unchecked Sendable {
     let storage: UnsafeMutableBufferPointer<UInt8>
     private(set) var count = 0

@@ -7,6 +7,10 @@ import Foundation
 /// 16 384, and about 0.17 CPU-s per derivation here. The same function as BoringSSL's: the
 /// tests compare the two.
 package enum Scrypt {
+    /// scrypt(password, salt, N = n, r, p, dkLen = count).
+    /// - Throws: ``RepositoryError/Code/invalidArgument`` for parameters RFC 7914 does not allow
+    ///   (N not a power of two above 1, r or p below 1); ``RepositoryError/Code/storage`` when the
+    ///   128·r·N-byte table cannot be mapped.
     package static func derive(
         password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, count: Int
     ) throws -> [UInt8] {
