@@ -76,6 +76,12 @@ static inline uint64_t integerify(const lanes *x, size_t r, uint64_t n) {
     return x[(2 * r - 1) * 4][0] & (n - 1);
 }
 
+// Zeroes scratch state; the volatile stores are not optimised away (portable explicit_bzero).
+static void wipe(void *bytes, size_t count) {
+    volatile uint8_t *p = bytes;
+    while (count--) *p++ = 0;
+}
+
 static void romix(uint8_t *block, size_t r, uint64_t n, lanes *v, lanes *x, lanes *y) {
     const size_t vectors = 8 * r;
     uint32_t *words = (uint32_t *)x;
@@ -114,7 +120,7 @@ int zentoria_scrypt_romix(uint8_t *blocks, size_t r, uint64_t n, uint32_t p) {
     lanes *x = (lanes *)(aligned + table);
     lanes *y = x + 8 * r;
     for (uint32_t i = 0; i < p; i++) romix(blocks + (size_t)i * 128 * r, r, n, v, x, y);
-    explicit_bzero(x, scratch);
+    wipe(x, scratch);
     munmap(mapping, length);
     return 0;
 }

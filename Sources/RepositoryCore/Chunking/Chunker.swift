@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Content-defined chunking: FastCDC with normalized chunking (level 2) over a gear table
 /// derived from the repository's secret seed (FORMAT.md §4).
@@ -55,7 +55,7 @@ package struct Chunker: ~Copyable, Sendable {
             spare = block
             (block, start) = (fresh, 0)
         }
-        let copied = bytes.withContiguousStorageIfAvailable { block.append($0) }
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { block.append($0) }
         if copied == nil { block.append(Array(bytes)) }
     }
 
