@@ -13,6 +13,15 @@ typedef uint32_t lanes __attribute__((vector_size(16), aligned(16)));
 
 static inline lanes rotate(lanes v, int n) { return (v << n) | (v >> (32 - n)); }
 
+// One Salsa20 round on four lane vectors: the column round on (a, b, c, d); called with b and
+// d swapped (after rotating their lanes) the same steps are the row round.
+static inline void round4(lanes *a, lanes *b, lanes *c, lanes *d) {
+    *b ^= rotate(*a + *d, 7);
+    *c ^= rotate(*b + *a, 9);
+    *d ^= rotate(*c + *b, 13);
+    *a ^= rotate(*d + *c, 18);
+}
+
 // x = Salsa20/8(x ^ in).
 static inline void salsa20_8(lanes *restrict x, const lanes *restrict in) {
     lanes a = x[0] ^ in[0], b = x[1] ^ in[1], c = x[2] ^ in[2], d = x[3] ^ in[3];
@@ -20,18 +29,12 @@ static inline void salsa20_8(lanes *restrict x, const lanes *restrict in) {
     for (int i = 0; i < 4; i++) {
         // Column round: a = (x0 x5 x10 x15), b = (x4 x9 x14 x3), c = (x8 x13 x2 x7),
         // d = (x12 x1 x6 x11).
-        b ^= rotate(a + d, 7);
-        c ^= rotate(b + a, 9);
-        d ^= rotate(c + b, 13);
-        a ^= rotate(d + c, 18);
+        round4(&a, &b, &c, &d);
         // Row round: b = (x3 x4 x9 x14), c = (x2 x7 x8 x13), d = (x1 x6 x11 x12).
         b = __builtin_shufflevector(b, b, 3, 0, 1, 2);
         c = __builtin_shufflevector(c, c, 2, 3, 0, 1);
         d = __builtin_shufflevector(d, d, 1, 2, 3, 0);
-        d ^= rotate(a + b, 7);
-        c ^= rotate(d + a, 9);
-        b ^= rotate(c + d, 13);
-        a ^= rotate(b + c, 18);
+        round4(&a, &d, &c, &b);
         b = __builtin_shufflevector(b, b, 1, 2, 3, 0);
         c = __builtin_shufflevector(c, c, 2, 3, 0, 1);
         d = __builtin_shufflevector(d, d, 3, 0, 1, 2);

@@ -211,7 +211,7 @@ final class PackSink: Sendable {
 
     /// Takes the builder so the pack is finished in its buffer, without a copy.
     private func write(_ builder: consuming Pack.Builder) async throws {
-        var (id, bytes, entries) = try builder.finish(keys: repository.keys)
+        let (id, bytes, entries) = try builder.finish(keys: repository.keys)
         // Re-read what we are about to write: the header must parse back to the same entries.
         guard try Pack.entries(of: bytes, keys: repository.keys) == entries else {
             throw RepositoryError(.integrity, "pack \(id) does not read back as written")
@@ -231,8 +231,7 @@ final class PackSink: Sendable {
                 "pack.id": "\(id)", "pack.blobs": "\(entries.count)", "bytes": "\(bytes.count)",
             ])
         let size = bytes.count
-        bytes.removeAll(keepingCapacity: true)
-        state.withLock { [bytes] in
+        state.withLock {
             $0.written.append(IndexFile.PackRecord(id: id, size: size, entries: entries))
             $0.bytesWritten += size
             if $0.spareBuffers.count < 2 { $0.spareBuffers.append(bytes) }
