@@ -73,6 +73,32 @@ struct ChunkerTests {
         #expect(copied == data)
     }
 
+    /// The path of `repo backup`: input read straight into the chunker's storage, in reads
+    /// shorter than asked for (as from a pipe), while earlier chunks are still held.
+    @Test("input read into the chunker's storage gives the chunks of appended input")
+    func readIntoStorage() async {
+        var random = SeededRandom(seed: 29)
+        let data = random.dumpLikeText(12_000_000)
+        let reference = Self.chunks(data, blockSize: data.count)
+        var chunker = Chunker(parameters: Self.parameters, gear: GearTable(seed: [1, 2, 3]))
+        var held: [Chunk] = []
+        var offset = 0
+        while true {
+            let asked = [1 << 20, 3_000_000, 65_536, 9_500_000][held.count % 4]
+            let added = await chunker.append(upTo: asked) { room in
+                #expect(room.count == asked)
+                let count = min(room.count, data.count - offset, Int(random.next() % 2_000_000))
+                data[offset..<offset + count].withUnsafeBytes { room.copyMemory(from: $0) }
+                offset += count
+                return count
+            }
+            if added == 0 && offset == data.count { break }
+            while let chunk = chunker.next(isFinal: false) { held.append(chunk) }
+        }
+        while let chunk = chunker.next(isFinal: true) { held.append(chunk) }
+        #expect(held.map(Self.bytes) == reference)
+    }
+
     @Test("boundaries do not depend on how the input is split", arguments: SeededRandom.seeds())
     func splitIndependence(seed: UInt64) {
         var random = SeededRandom(seed: seed)

@@ -13,6 +13,7 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
     package typealias Element = [UInt8]
     private let descriptor: Int32
     private let blockSize: Int
+    private let queue = DispatchQueue(label: "zentoria.fd-reader")
 
     package init(descriptor: Int32, blockSize: Int = 1 << 20) {
         (self.descriptor, self.blockSize) = (descriptor, blockSize)
@@ -34,17 +35,54 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
     }
 
     package func makeAsyncIterator() -> Iterator {
-        Iterator(descriptor: descriptor, blockSize: blockSize)
+        Iterator(descriptor: descriptor, blockSize: blockSize, queue: queue)
+    }
+
+    /// Reads into `buffer` until it is full or the input ends, sparing the copy out of a
+    /// block; returns the bytes read, fewer than `buffer.count` only at the end of input.
+    /// The caller must not touch `buffer` until this returns.
+    package func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        let target = ReadTarget(buffer: buffer)
+        let descriptor = self.descriptor
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try Self.fill(target.buffer, from: descriptor) })
+            }
+        }
+    }
+
+    /// The buffer a read fills on the reader's queue while the caller awaits it.
+    private struct ReadTarget: @unchecked Sendable {
+        let buffer: UnsafeMutableRawBufferPointer
+    }
+
+    /// Reads until `buffer` is full or the input ends; returns the bytes read.
+    fileprivate static func fill(
+        _ buffer: UnsafeMutableRawBufferPointer, from descriptor: Int32
+    ) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var filled = 0
+        while filled < buffer.count {
+            let n = systemRead(descriptor, base + filled, buffer.count - filled)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ComponentError(
+                    .dumpFailed, "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
     }
 
     package struct Iterator: AsyncIteratorProtocol {
         private let descriptor: Int32
         private let blockSize: Int
-        private let queue = DispatchQueue(label: "zentoria.fd-reader")
+        private let queue: DispatchQueue
         private var isFinished = false
 
-        init(descriptor: Int32, blockSize: Int) {
-            (self.descriptor, self.blockSize) = (descriptor, blockSize)
+        init(descriptor: Int32, blockSize: Int, queue: DispatchQueue) {
+            (self.descriptor, self.blockSize, self.queue) = (descriptor, blockSize, queue)
         }
 
         package mutating func next() async throws -> [UInt8]? {
@@ -65,20 +103,16 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
         /// Reads until `size` bytes or end of input; empty means end of input.
         private static func readBlock(_ descriptor: Int32, _ size: Int) throws -> [UInt8] {
             try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                var filled = 0
-                while filled < size {
-                    let n = read(descriptor, buffer.baseAddress! + filled, size - filled)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        count = 0
-                        throw ComponentError(
-                            .dumpFailed, "read failed: \(String(cString: strerror(errno)))")
-                    }
-                    if n == 0 { break }
-                    filled += n
-                }
-                count = filled
+                count = 0
+                count = try FileDescriptorReader.fill(
+                    UnsafeMutableRawBufferPointer(buffer), from: descriptor)
             }
         }
     }
+}
+
+/// read(2), named apart from ``FileDescriptorReader/read(into:)``.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int
+{
+    read(descriptor, buffer, count)
 }

@@ -74,7 +74,7 @@ package struct OfflineTool: Sendable {
         let repository = try await open(path, password: password)
         let progress = self.progress
         let result = try await repository.backup(
-            FileDescriptorReader(descriptor: descriptor), request: request
+            reading: FileDescriptorReader(descriptor: descriptor), request: request
         ) { counters in
             progress.update { elapsed in
                 "backup: \(Format.bytes(counters.bytesRead)) read, \(Format.bytes(counters.bytesAdded)) added, "

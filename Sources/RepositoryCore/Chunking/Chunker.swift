@@ -37,7 +37,30 @@ package struct Chunker: ~Copyable, Sendable {
 
     /// Adds input.
     package mutating func append(_ bytes: some Collection<UInt8>) {
-        let incoming = bytes.count
+        makeRoom(for: bytes.count)
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { block.append($0) }
+        if copied == nil { block.append(Array(bytes)) }
+    }
+
+    /// Adds input that `read` writes straight into the buffer, sparing a copy: `read` gets
+    /// room for `maximum` bytes and returns how many it wrote.
+    /// - Returns: the bytes added; 0 when `read` found no more input.
+    package mutating func append(
+        upTo maximum: Int, from read: (UnsafeMutableRawBufferPointer) async throws -> Int
+    ) async rethrows -> Int {
+        makeRoom(for: maximum)
+        let room = UnsafeMutableRawBufferPointer(
+            UnsafeMutableBufferPointer(rebasing: block.storage[block.count..<block.count + maximum])
+        )
+        let count = try await read(room)
+        precondition((0...maximum).contains(count), "read reported \(count) of \(maximum) bytes")
+        block.commit(count)
+        return count
+    }
+
+    /// Makes room for `incoming` more bytes, moving the unchunked tail to another block
+    /// when they do not fit after it.
+    private mutating func makeRoom(for incoming: Int) {
         if block.count + incoming > block.storage.count {
             let tail = block.count - start
             let capacity = max(blockCapacity, tail + incoming)
@@ -55,8 +78,6 @@ package struct Chunker: ~Copyable, Sendable {
             spare = block
             (block, start) = (fresh, 0)
         }
-        let copied: Void? = bytes.withContiguousStorageIfAvailable { block.append($0) }
-        if copied == nil { block.append(Array(bytes)) }
     }
 
     /// The next complete chunk, or `nil` when more input is needed. With `isFinal` the rest
@@ -185,6 +206,13 @@ private final class ChunkBlock: @unchecked Sendable {
     }
 
     func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
+    /// Counts `added` bytes written above `count` as appended.
+    /// - Precondition: they fit.
+    func commit(_ added: Int) {
+        precondition(added >= 0 && count + added <= storage.count)
+        count += added
+    }
 
     /// - Precondition: no chunk refers to this block.
     func removeAll() { count = 0 }

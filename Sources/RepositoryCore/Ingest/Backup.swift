@@ -48,6 +48,14 @@ package struct BackupResult: Sendable {
     package var packsWritten: Int
 }
 
+/// A dump read straight into the chunker's buffer (a file or a pipe), sparing the copy out
+/// of the blocks an `AsyncSequence` yields.
+package protocol DumpReader: Sendable {
+    /// Reads into `buffer` until it is full or the dump ends; returns the bytes read, fewer
+    /// than `buffer.count` only at the end. `buffer` is not touched until this returns.
+    func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int
+}
+
 extension Repository {
     /// Reads a dump to its end and stores it as a new snapshot (FORMAT.md §10, "Backup").
     ///
@@ -63,14 +71,37 @@ extension Repository {
     ) async throws -> BackupResult where Dump.Element: Collection<UInt8> {
         try request.validate()
         return try await withLock(.shared, operation: "backup") { lease in
-            try await ingest(dump, request: request, lease: lease, progress: progress)
+            var blocks = dump.makeAsyncIterator()
+            return try await ingest(request: request, lease: lease, progress: progress) {
+                chunker in
+                guard let block = try await blocks.next() else { return false }
+                chunker.append(block)
+                return true
+            }
         }
     }
 
-    private func ingest<Dump: AsyncSequence>(
-        _ dump: Dump, request: BackupRequest, lease: LockLease,
-        progress: @Sendable (BackupProgress) -> Void
-    ) async throws -> BackupResult where Dump.Element: Collection<UInt8> {
+    /// ``backup(_:request:progress:)`` for a dump read 1 MiB at a time straight into the
+    /// chunker's buffer.
+    package func backup(
+        reading dump: some DumpReader, request: BackupRequest,
+        progress: @Sendable (BackupProgress) -> Void = { _ in }
+    ) async throws -> BackupResult {
+        try request.validate()
+        return try await withLock(.shared, operation: "backup") { lease in
+            try await ingest(request: request, lease: lease, progress: progress) { chunker in
+                try await chunker.append(upTo: 1 << 20) { try await dump.read(into: $0) } > 0
+            }
+        }
+    }
+
+    /// The backup pipeline; `feed` adds the next input to the chunker and returns false at
+    /// the end of the dump.
+    private func ingest(
+        request: BackupRequest, lease: LockLease,
+        progress: @Sendable (BackupProgress) -> Void,
+        feed: (inout Chunker) async throws -> Bool
+    ) async throws -> BackupResult {
         let startTime = Date()
         var logger = self.logger
         logger[metadataKey: "component"] = "\(request.agent)/\(request.component)"
@@ -109,8 +140,7 @@ extension Repository {
                 counters.bytesAdded = sink.bytesWritten
                 progress(counters)
             }
-            for try await buffer in dump {
-                chunker.append(buffer)
+            while try await feed(&chunker) {
                 while let chunk = chunker.next(isFinal: false) { try await submit(chunk) }
             }
             while let chunk = chunker.next(isFinal: true) { try await submit(chunk) }
