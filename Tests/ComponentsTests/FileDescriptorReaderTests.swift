@@ -10,9 +10,7 @@ import Testing
 struct FileDescriptorReaderTests {
     @Test("a pipe is enlarged to a block, and every byte arrives in order in full blocks")
     func pipe() async throws {
-        var fds: [Int32] = [0, 0]
-        #expect(Glibc.pipe(&fds) == 0)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let (readEnd, writeEnd) = try Self.makePipe()
         defer { close(readEnd) }
         let getPipeSize: Int32 = 1032  // F_GETPIPE_SZ
         #expect(fcntl(readEnd, getPipeSize) == 64 * 1024)
@@ -37,9 +35,7 @@ struct FileDescriptorReaderTests {
 
     @Test("reading into a buffer fills it until the input ends")
     func readIntoBuffer() async throws {
-        var fds: [Int32] = [0, 0]
-        #expect(Glibc.pipe(&fds) == 0)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
+        let (readEnd, writeEnd) = try Self.makePipe()
         defer { close(readEnd) }
         let reader = FileDescriptorReader(descriptor: readEnd)
         let total = 2_500_000
@@ -74,6 +70,12 @@ struct FileDescriptorReaderTests {
         await #expect(throws: ComponentError.self) {
             for try await _ in reader {}
         }
+    }
+
+    static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        try #require(Glibc.pipe(&fds) == 0)
+        return (fds[0], fds[1])
     }
 
     /// Writes `total` bytes (byte i is i % 251) in odd-sized pieces, as a dump tool writes,

@@ -16,76 +16,27 @@ extension Integration {
     struct S3FaultTests {
         static let enabled = Testing.ConditionTrait.enabled(
             if: S3TestServer.isAvailable, "needs the moto S3 server that scripts/test.sh starts")
-        static let binary = CommandRunner.product("zentoria-coordinator")
         static let proxyScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/s3_fault_proxy.py").path
-        static let password = "correct horse"
 
         struct SetupFailure: Error, CustomStringConvertible {
             var description: String
             init(_ description: String) { self.description = description }
         }
 
-        /// A coordinator whose tier 1 is on local disk and whose tier `minio` is `s3`.
-        struct Site {
-            let root: String
-            var config: String { "\(root)/coordinator.yaml" }
-            var repository: String { "\(root)/state/repository" }
-            var secretFile: String { "\(root)/s3.secret" }
-
-            init(root: String, s3: S3Configuration, settings: [String] = []) throws {
-                self.root = root
-                try FileManager.default.createDirectory(
-                    atPath: "\(root)/state", withIntermediateDirectories: true)
-                try "\(S3FaultTests.password)\n".write(
-                    toFile: "\(root)/password", atomically: true, encoding: .utf8)
-                try "\(s3.credentials.secretAccessKey)\n".write(
-                    toFile: secretFile, atomically: true, encoding: .utf8)
-                let extra = settings.map { "\n      \($0)" }.joined()
-                try """
-                state_dir: \(root)/state
-                password_file: \(root)/password
-                tiers:
-                  minio:
-                    s3:
-                      endpoint: \(s3.endpoint)
-                      bucket: \(s3.bucket)
-                      prefix: \(s3.prefix)
-                      access_key_id: \(s3.credentials.accessKeyID)
-                      secret_access_key_file: \(secretFile)\(extra)
-
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-                let initialized = try repo("init", ["--insecure-kdf-for-tests"])
-                guard initialized.status == 0 else {
-                    throw SetupFailure("repo init: \(initialized.stderr)")
-                }
-            }
-
-            func run(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-                try CommandRunner.run(
-                    S3FaultTests.binary, arguments, input: input,
-                    environment: ["ZENTORIA_PASSWORD_FILE": "\(root)/password"])
-            }
-
-            func repo(
-                _ command: String, _ arguments: [String], input: String? = nil
-            ) throws
-                -> CommandResult
-            {
-                try run(["repo", command, "--repo", repository] + arguments, input: input)
-            }
-
-            /// Backs up `bytes` as one dump; returns the snapshot ID.
-            func backup(_ bytes: [UInt8], component: String) throws -> String {
-                let dump = "\(root)/dump"
-                try Data(bytes).write(to: URL(fileURLWithPath: dump))
-                let backup = try repo(
-                    "backup", ["--agent", "db", "--component", component], input: dump)
-                guard backup.status == 0 else {
-                    throw SetupFailure("backup: \(backup.stderr)")
-                }
-                return backup.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+        /// A coordinator whose tier 1 is on local disk and whose tier `minio` is `s3`, with its
+        /// repository created.
+        static func makeSite(
+            root: String, s3: S3Configuration, settings: [String] = []
+        ) throws -> CoordinatorSite {
+            let site = try CoordinatorSite(
+                root: root,
+                tiers: [
+                    try s3.tierYAML(
+                        name: "minio", secretFile: "\(root)/s3.secret", settings: settings)
+                ])
+            try site.initialize()
+            return site
         }
 
         /// Runs `body` with the endpoint of a fault-injecting proxy in front of `upstream`, its
@@ -158,7 +109,7 @@ extension Integration {
                     var viaProxy = direct
                     viaProxy.endpoint = proxy
                     // Packs above 6 MiB go up in 5 MiB parts.
-                    let site = try Site(
+                    let site = try Self.makeSite(
                         root: root, s3: viaProxy,
                         settings: ["part_size_mib: 5", "multipart_threshold_mib: 6"])
                     var random = SeededRandom(seed: 11)
@@ -332,7 +283,7 @@ extension Integration {
                 try await withTemporaryDirectory { root in
                     var wrong = right
                     wrong.credentials.secretAccessKey = secret
-                    let site = try Site(root: root, s3: wrong)
+                    let site = try Self.makeSite(root: root, s3: wrong)
                     _ = try site.backup(random.bytes(300_000), component: "c")
                     let failed = try site.run(["sync", "--config", site.config, "--tier", "minio"])
                     #expect(failed.status != 0)

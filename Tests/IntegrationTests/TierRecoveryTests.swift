@@ -13,58 +13,22 @@ extension Integration {
         static let enabled = Testing.ConditionTrait.enabled(
             if: S3TestServer.isAvailable && environment["ZENTORIA_TEST_PGHOST"] != nil,
             "needs the moto S3 server and PostgreSQL that scripts/test.sh starts")
-        static let binary = CommandRunner.product("zentoria-coordinator")
         static let marker = "ZENTORIA-DR-MARKER-\(UInt32.random(in: 0...UInt32.max))"
 
-        struct Site {
-            let root: String
-            let s3: S3Configuration
-            var config: String { "\(root)/coordinator.yaml" }
-            var repository: String { "\(root)/state/repository" }
-            var offsite: String { "\(root)/offsite" }
-
-            init(root: String, s3: S3Configuration, extraTier: String = "") throws {
-                (self.root, self.s3) = (root, s3)
-                try FileManager.default.createDirectory(
-                    atPath: "\(root)/state", withIntermediateDirectories: true)
-                try "correct horse\n".write(
-                    toFile: "\(root)/password", atomically: true, encoding: .utf8)
-                try "\(s3.credentials.secretAccessKey)\n".write(
-                    toFile: "\(root)/s3.secret", atomically: true, encoding: .utf8)
-                try "[scratch]\ntype = local\n".write(
-                    toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
-                try """
-                state_dir: \(root)/state
-                password_file: \(root)/password
-                tiers:
-                  minio:
-                    s3:
-                      endpoint: \(s3.endpoint)
-                      bucket: \(s3.bucket)
-                      prefix: \(s3.prefix)
-                      access_key_id: \(s3.credentials.accessKeyID)
-                      secret_access_key_file: \(root)/s3.secret
-                  offsite:
-                    rclone:
-                      remote: "scratch:\(root)/offsite"
-                      config: \(root)/rclone.conf
-                \(extraTier)
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            }
-
-            func run(_ arguments: [String], input: String? = nil) throws -> CommandResult {
-                try CommandRunner.run(
-                    TierRecoveryTests.binary, arguments, input: input,
-                    environment: ["ZENTORIA_PASSWORD_FILE": "\(root)/password"])
-            }
-
-            func repo(
-                _ command: String, _ arguments: [String], input: String? = nil
-            ) throws
-                -> CommandResult
-            {
-                try run(["repo", command, "--repo", repository] + arguments, input: input)
-            }
+        /// A site whose tiers are `minio` (S3) and `offsite` (rclone, a directory in `root`),
+        /// then `extraTiers`.
+        static func makeSite(
+            root: String, s3: S3Configuration, extraTiers: [String] = []
+        ) throws -> CoordinatorSite {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let rclone = try RcloneTestConfig.writeScratch(in: root)
+            return try CoordinatorSite(
+                root: root,
+                tiers: [
+                    try s3.tierYAML(name: "minio", secretFile: "\(root)/s3.secret"),
+                    RcloneTestConfig.tierYAML(
+                        name: "offsite", remote: "scratch:\(root)/offsite", config: rclone),
+                ] + extraTiers)
         }
 
         static func postgresDump(to path: String) throws {
@@ -99,8 +63,9 @@ extension Integration {
             enabled)
         func recoveryDrill() async throws {
             try await withTemporaryDirectory { root in
-                let site = try Site(root: root, s3: try await S3TestServer.configuration())
-                #expect(try site.repo("init", ["--insecure-kdf-for-tests"]).status == 0)
+                let s3 = try await S3TestServer.configuration()
+                let site = try Self.makeSite(root: root, s3: s3)
+                try site.initialize()
 
                 // Two components: a PostgreSQL dump and a file tree (as a tar stream).
                 try Self.postgresDump(to: "\(root)/pg.dump")
@@ -136,10 +101,10 @@ extension Integration {
 
                 // Only ciphertext left the host: no object on either tier holds the marker.
                 let marker = Array(Self.marker.utf8)
-                let s3Store = try S3BlobStore(configuration: site.s3)
+                let s3Store = try S3BlobStore(configuration: s3)
                 #expect(try await ObjectScan.objects(in: s3Store, containing: marker).isEmpty)
                 #expect(try await ObjectScan.objects(in: s3Store, containing: []).count > 4)
-                let offsiteStore = FileSystemBlobStore(root: site.offsite)
+                let offsiteStore = FileSystemBlobStore(root: "\(root)/offsite")
                 #expect(try await ObjectScan.objects(in: offsiteStore, containing: marker).isEmpty)
 
                 // A damaged pack on tier 1 is found by check and replaced from a tier.
@@ -193,7 +158,7 @@ extension Integration {
 
                 // The off-site tier loses its key objects: the password alone no longer opens it,
                 // the exported key envelope does.
-                try FileManager.default.removeItem(atPath: "\(site.offsite)/keys")
+                try FileManager.default.removeItem(atPath: "\(root)/offsite/keys")
                 try FileManager.default.removeItem(atPath: site.repository)
                 let keyless = try site.run([
                     "recover", "--tier", "offsite", "--config", site.config,
@@ -221,15 +186,15 @@ extension Integration {
         )
         func brokenTier() async throws {
             try await withTemporaryDirectory { root in
-                let site = try Site(
-                    root: root, s3: try await S3TestServer.configuration(),
-                    extraTier: """
-                          broken:
-                            rclone:
-                              remote: "nosuchremote:backups"
-                              config: \(root)/rclone.conf
-                        """)
-                #expect(try site.repo("init", ["--insecure-kdf-for-tests"]).status == 0)
+                let s3 = try await S3TestServer.configuration()
+                let site = try Self.makeSite(
+                    root: root, s3: s3,
+                    extraTiers: [
+                        RcloneTestConfig.tierYAML(
+                            name: "broken", remote: "nosuchremote:backups",
+                            config: "\(root)/rclone.conf")
+                    ])
+                try site.initialize()
                 var random = SeededRandom(seed: 2)
                 let dump = "\(root)/dump"
                 try Data(random.bytes(200_000)).write(to: URL(fileURLWithPath: dump))
@@ -248,10 +213,10 @@ extension Integration {
                 #expect(
                     sync.stdoutText.contains("offsite: 1 snapshot(s) copied"), "\(sync.stdoutText)")
 
-                var wrong = site.s3
+                var wrong = s3
                 wrong.bucket = "missing-bucket-\(UInt32.random(in: 0...UInt32.max))"
-                let missing = try Site(root: "\(root)/other", s3: wrong)
-                #expect(try missing.repo("init", ["--insecure-kdf-for-tests"]).status == 0)
+                let missing = try Self.makeSite(root: "\(root)/other", s3: wrong)
+                try missing.initialize()
                 let failed = try missing.run([
                     "sync", "--config", missing.config, "--tier", "minio",
                 ])

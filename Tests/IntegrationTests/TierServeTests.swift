@@ -20,10 +20,10 @@ extension Integration {
             ).path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: root) }
-            try "\(s3.credentials.secretAccessKey)\n".write(
-                toFile: "\(root)/s3.secret", atomically: true, encoding: .utf8)
-            try "[scratch]\ntype = local\n".write(
-                toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
+            let minio = try s3.tierYAML(name: "minio", secretFile: "\(root)/s3.secret")
+            let broken = RcloneTestConfig.tierYAML(
+                name: "broken", remote: "nosuchremote:backups",
+                config: try RcloneTestConfig.writeScratch(in: root))
             let cluster = try Cluster(
                 extraConfig: """
                     sync:
@@ -32,17 +32,8 @@ extension Integration {
                       command:
                         retention: {keep-last: 10}
                     tiers:
-                      minio:
-                        s3:
-                          endpoint: \(s3.endpoint)
-                          bucket: \(s3.bucket)
-                          prefix: \(s3.prefix)
-                          access_key_id: \(s3.credentials.accessKeyID)
-                          secret_access_key_file: \(root)/s3.secret
-                      broken:
-                        rclone:
-                          remote: "nosuchremote:backups"
-                          config: \(root)/rclone.conf
+                    \(minio)
+                    \(broken)
                     """)
             defer { cluster.shutdown() }
             try cluster.startCoordinator()
@@ -138,26 +129,17 @@ extension Integration {
             ).path
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: root) }
-            try "\(s3.credentials.secretAccessKey)\n".write(
-                toFile: "\(root)/s3.secret", atomically: true, encoding: .utf8)
-            try "[scratch]\ntype = local\n".write(
-                toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
+            let local = try s3.tierYAML(name: "local", secretFile: "\(root)/s3.secret")
+            let offsite = RcloneTestConfig.tierYAML(
+                name: "offsite", remote: "scratch:\(root)/offsite",
+                config: try RcloneTestConfig.writeScratch(in: root))
             let cluster = try Cluster(
                 extraConfig: """
                     sync:
                       after_backup: false
                     tiers:
-                      local:
-                        s3:
-                          endpoint: \(s3.endpoint)
-                          bucket: \(s3.bucket)
-                          prefix: \(s3.prefix)
-                          access_key_id: \(s3.credentials.accessKeyID)
-                          secret_access_key_file: \(root)/s3.secret
-                      offsite:
-                        rclone:
-                          remote: "scratch:\(root)/offsite"
-                          config: \(root)/rclone.conf
+                    \(local)
+                    \(offsite)
                     """)
             defer { cluster.shutdown() }
             try cluster.startCoordinator()
@@ -219,15 +201,13 @@ extension Integration {
             try FileManager.default.createDirectory(
                 atPath: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: root) }
-            try "[scratch]\ntype = local\n".write(
-                toFile: "\(root)/rclone.conf", atomically: true, encoding: .utf8)
+            let offsite = RcloneTestConfig.tierYAML(
+                name: "offsite", remote: "scratch:\(root)/offsite",
+                config: try RcloneTestConfig.writeScratch(in: root))
             let cluster = try Cluster(
                 extraConfig: """
                     tiers:
-                      offsite:
-                        rclone:
-                          remote: "scratch:\(root)/offsite"
-                          config: \(root)/rclone.conf
+                    \(offsite)
                     """)
             defer { cluster.shutdown() }
             try cluster.startCoordinator()
