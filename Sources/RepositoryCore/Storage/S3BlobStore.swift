@@ -57,7 +57,7 @@ package final class S3BlobStore: BlobStore {
             ? ""
             : "<CreateBucketConfiguration><LocationConstraint>\(configuration.region)"
                 + "</LocationConstraint></CreateBucketConfiguration>"
-        let response = try await send(.PUT, key: nil, body: Array(body.utf8), readBody: true)
+        let response = try await send(.PUT, key: nil, body: Array(body.utf8)[...], readBody: true)
         let code = S3XML(response.body)?.text("Code")
         guard response.status == 200 || code == "BucketAlreadyOwnedByYou" else {
             throw failure(response, "create the bucket")
@@ -72,7 +72,7 @@ package final class S3BlobStore: BlobStore {
         let response = try await send(
             .PUT, key: key(for: name),
             headers: [("content-type", "application/octet-stream"), ("if-none-match", "*")],
-            body: bytes)
+            body: bytes[...])
         guard response.status == 200 else { throw failure(response, "put \(name)") }
     }
 
@@ -226,7 +226,7 @@ package final class S3BlobStore: BlobStore {
                 let response = try await send(
                     .PUT, key: key,
                     query: [("partNumber", "\(number)"), ("uploadId", uploadID)],
-                    body: Array(bytes[start..<end]))
+                    body: bytes[start..<end])
                 guard response.status == 200, let etag = response.headers.first(name: "etag")
                 else { throw failure(response, "upload part \(number) of \(name)") }
                 parts.append((number, etag))
@@ -239,7 +239,7 @@ package final class S3BlobStore: BlobStore {
             let response = try await send(
                 .POST, key: key, query: [("uploadId", uploadID)],
                 headers: [("content-type", "application/xml"), ("if-none-match", "*")],
-                body: Array(manifest.utf8), readBody: true)
+                body: Array(manifest.utf8)[...], readBody: true)
             // AWS may answer 200 with an <Error> body: trust the body, not the status.
             guard response.status == 200,
                 S3XML(response.body)?.name.hasPrefix("CompleteMultipartUpload") == true
@@ -303,7 +303,7 @@ package final class S3BlobStore: BlobStore {
     /// Sends one signed request and collects its answer; network failures are `.transient`.
     private func send(
         _ method: HTTPMethod, key: String?, query: [(String, String)] = [],
-        headers extra: [(String, String)] = [], body: [UInt8] = [], readBody: Bool = false
+        headers extra: [(String, String)] = [], body: ArraySlice<UInt8> = [], readBody: Bool = false
     ) async throws -> Response {
         let (host, path) = target(key: key)
         let queryText = query.map {
@@ -324,7 +324,8 @@ package final class S3BlobStore: BlobStore {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if !body.isEmpty || method == .PUT || method == .POST {
-            request.body = .bytes(ByteBuffer(bytes: body))
+            // Copied into the request 4 MiB at a time as it is sent, not all at once.
+            request.body = .bytes(body)
         }
         let timeout = TimeAmount.milliseconds(Int64(configuration.requestTimeout * 1000))
         do {
