@@ -13,6 +13,8 @@
 #   BENCH_TX        pgbench transactions for workload A (default 20000)
 #   BENCH_CLIENTS   pgbench clients for workload A (default 4)
 #   BENCH_FORMATS   comma list out of custom,plain (default: both)
+#   BENCH_FIRST_RUNS  first backups of dump 1 per tool and format, the least time counts
+#                     (default 3: one per workload and one more; at least 2)
 #   BENCH_OUT       markdown report file (default bench/results-DATE.md)
 #   BENCH_TMPDIR    where the scratch directory is created (default $TMPDIR or /tmp)
 #   BENCH_KEEP      1 = keep the scratch directory (logs, dumps) for inspection
@@ -46,6 +48,7 @@ esac
 SCALE=${BENCH_SCALE:-20}
 TX=${BENCH_TX:-20000}
 CLIENTS=${BENCH_CLIENTS:-4}
+FIRST_RUNS=${BENCH_FIRST_RUNS:-3}
 TOOLS_CSV=${BENCH_TOOLS:-zentoria,restic,borg}
 FORMATS_CSV=${BENCH_FORMATS:-custom,plain}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
@@ -68,6 +71,8 @@ fi
 
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE must be a positive integer (got '$SCALE')"
 [[ $TX =~ ^[1-9][0-9]*$ ]] || die "BENCH_TX must be a positive integer (got '$TX')"
+[[ $FIRST_RUNS =~ ^[0-9]+$ ]] && ((FIRST_RUNS >= 2)) \
+  || die "BENCH_FIRST_RUNS must be an integer of at least 2 (got '$FIRST_RUNS')"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLIENTS must be a positive integer (got '$CLIENTS')"
 [[ $STREAM_GIB =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v g="$STREAM_GIB" 'BEGIN{exit !(g > 0)}' \
   || die "stream size must be a positive number of GiB (got '$STREAM_GIB')"
@@ -572,6 +577,26 @@ run_workload() {
   rm -rf "$repo"
 }
 
+# first_backup_only FORMAT RUN TOOL: one more first backup of dump 1 into a fresh repository
+# (steps FORMAT.xRUN.TOOL.*), so the first-backup figures take the least of FIRST_RUNS runs.
+first_backup_only() {
+  local f=$1 run=$2 tool=$3
+  local repo=$WORK/repos/$f-x$run-$tool p=$f.x$run.$tool
+  rm -rf "$repo"
+  mkdir -p "$repo"
+  log "$tool, $f format, extra first backup $run"
+  set_cmd "$tool" init "$repo"
+  measure "$p.init" /dev/null "$LOGS/$p.init.out" "${CMD[@]}"
+  warm "$(dump_path "$f" 1)"
+  set_cmd "$tool" backup "$repo" b1
+  measure "$p.backup1" "$(dump_path "$f" 1)" "$LOGS/$p.backup1.out" "${CMD[@]}"
+  R[$p.du1]=$(dusize "$repo")
+  rm -rf "$repo"
+}
+
+# The workload labels of every first backup of a format and tool: A, B, then x3, x4, ...
+first_runs() { local n; echo A B; for ((n = 3; n <= FIRST_RUNS; n++)); do echo "x$n"; done; }
+
 min_of() { printf '%s\n' "$@" | grep . | sort -g | head -n 1; }
 min_cpu() { # step keys -> "user sys" of the step with the least user+sys
   local k best="" bu bs
@@ -594,7 +619,7 @@ max_rss_mib() { # prefix -> max RSS over the prefix's steps, MiB
 }
 
 write_report() {
-  local f tool pa pb s1 s2 s3
+  local f tool pa pb s1 s2 s3 run
   {
     echo "# Zentoria Backup benchmark"
     echo
@@ -632,11 +657,16 @@ write_report() {
       s1=${R[size.$f.1]} s2=${R[size.$f.2]} s3=${R[size.$f.3]}
       for tool in "${TOOLS[@]}"; do
         pa=$f.A.$tool pb=$f.B.$tool
-        # Dump 1 is backed up twice into a fresh repository (workloads A and B): the better
-        # run counts, for every tool, as background noise only ever slows a run down.
-        local w1 u1 s1cpu
-        w1=$(min_of "${R[$pa.backup1.wall]}" "${R[$pb.backup1.wall]:-}")
-        read -r u1 s1cpu < <(min_cpu "$pa.backup1" "$pb.backup1")
+        # Dump 1 is backed up FIRST_RUNS times into a fresh repository (workloads A and B,
+        # then extra runs): the least time counts, for every tool, as background noise only
+        # ever slows a run down.
+        local w1 u1 s1cpu run walls=() keys=()
+        for run in $(first_runs); do
+          walls+=("${R[$f.$run.$tool.backup1.wall]:-}")
+          keys+=("$f.$run.$tool.backup1")
+        done
+        w1=$(min_of "${walls[@]}")
+        read -r u1 s1cpu < <(min_cpu "${keys[@]}")
         R[$f.$tool.c1]=$(rate "$s1" "$w1")
         R[$f.$tool.c2]=$(cpu_rate "$s1" "$u1" "$s1cpu")
         R[$f.$tool.c3]=$(rate "$s2" "${R[$pa.backup2.wall]}")
@@ -669,7 +699,22 @@ write_report() {
       done
     fi
     echo
-    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the better of two runs (dump 1 into a fresh repository, once per workload), the least wall time and, separately, the least CPU time. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
+    echo
+    echo "1st backup MB/CPU-s, every run in order (median):"
+    echo
+    local rates k
+    for f in "${FORMATS[@]}"; do
+      for tool in "${TOOLS[@]}"; do
+        rates=()
+        for run in $(first_runs); do
+          k=$f.$run.$tool.backup1
+          [[ -n ${R[$k.user]:-} ]] && rates+=("$(cpu_rate "${R[size.$f.1]}" "${R[$k.user]}" "${R[$k.sys]}")")
+        done
+        echo "- $tool, $f: ${rates[*]} ($(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'))"
+      done
+    done
+    echo
+    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload, then extra runs), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do
@@ -683,7 +728,7 @@ write_report() {
     echo "|---|---|---|---|---:|---:|---:|---:|---:|"
     local wl step p du
     for f in "${FORMATS[@]}"; do
-      for wl in A B; do
+      for wl in $(first_runs); do
         for tool in "${TOOLS[@]}"; do
           for step in init backup1 backup2 restore check; do
             p=$f.$wl.$tool.$step
@@ -704,7 +749,7 @@ write_report() {
 }
 
 run_full() {
-  local f tool
+  local f tool run
   command -v zstd >/dev/null 2>&1 || die "zstd not found"
   local avail need
   avail=$(df -B1 --output=avail "$WORK" | tail -n 1 | tr -d ' ')
@@ -722,6 +767,7 @@ run_full() {
     for tool in "${TOOLS[@]}"; do
       run_workload "$f" A "$tool"
       run_workload "$f" B "$tool"
+      for ((run = 3; run <= FIRST_RUNS; run++)); do first_backup_only "$f" "$run" "$tool"; done
     done
   done
   write_report
