@@ -30,7 +30,8 @@ die() { printf 'run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 trap 'printf "run.sh: command failed at line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  # The comment block at the top of this file, up to `set -E...`.
+  sed -n '2,/^set -E/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
 }
 
 # --------------------------------------------------------------------------
@@ -71,7 +72,7 @@ fi
 
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE must be a positive integer (got '$SCALE')"
 [[ $TX =~ ^[1-9][0-9]*$ ]] || die "BENCH_TX must be a positive integer (got '$TX')"
-[[ $FIRST_RUNS =~ ^[0-9]+$ ]] && ((FIRST_RUNS >= 2)) \
+[[ $FIRST_RUNS =~ ^[1-9][0-9]*$ ]] && ((FIRST_RUNS >= 2)) \
   || die "BENCH_FIRST_RUNS must be an integer of at least 2 (got '$FIRST_RUNS')"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLIENTS must be a positive integer (got '$CLIENTS')"
 [[ $STREAM_GIB =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v g="$STREAM_GIB" 'BEGIN{exit !(g > 0)}' \
@@ -675,9 +676,12 @@ write_report() {
         R[$f.$tool.c6]=$(mib $((${R[$pb.du2]} - ${R[$pb.du1]})))
         R[$f.$tool.c7]=$(rate "$s2" "${R[$pa.restore.wall]}")
         R[$f.$tool.c8]=$(rate "${R[$pa.du2]}" "${R[$pa.check.wall]}")
-        local ra rb
-        ra=$(max_rss_mib "$pa") rb=$(max_rss_mib "$pb")
-        R[$f.$tool.c9]=$((ra > rb ? ra : rb))
+        local rss peak=0
+        for run in $(first_runs); do
+          rss=$(max_rss_mib "$f.$run.$tool")
+          ((rss > peak)) && peak=$rss
+        done
+        R[$f.$tool.c9]=$peak
         printf '| %s | %s |' "$tool" "$f"
         local c
         for c in 1 2 3 4 5 6 7 8 9; do printf ' %s |' "${R[$f.$tool.c$c]}"; done
@@ -699,7 +703,6 @@ write_report() {
       done
     fi
     echo
-    echo
     echo "1st backup MB/CPU-s, every run in order (median):"
     echo
     local rates k
@@ -710,11 +713,11 @@ write_report() {
           k=$f.$run.$tool.backup1
           [[ -n ${R[$k.user]:-} ]] && rates+=("$(cpu_rate "${R[size.$f.1]}" "${R[$k.user]}" "${R[$k.sys]}")")
         done
-        echo "- $tool, $f: ${rates[*]} ($(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'))"
+        echo "- $tool, $f: ${rates[*]} ($(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR] = $1} END {printf "%.1f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'))"
       done
     done
     echo
-    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload, then extra runs), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
+    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload$( ((FIRST_RUNS > 2)) && echo ', then into repositories of its own')), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do

@@ -1,15 +1,20 @@
-package import Foundation
-package import RepositoryCore
+import Foundation
 
 /// A coordinator's files for tests that run `zentoria-coordinator` as a process: a state
 /// directory, a password file, and a config whose tiers the test names.
 package struct CoordinatorSite: Sendable {
+    /// The built `zentoria-coordinator`.
     package static let binary = CommandRunner.product("zentoria-coordinator")
+    /// The repository password every site uses.
     package static let password = "correct horse"
 
+    /// The directory holding the site's files.
     package let root: String
+    /// The coordinator's YAML config.
     package var config: String { "\(root)/coordinator.yaml" }
+    /// Tier 1: the repository in the state directory.
     package var repository: String { "\(root)/state/repository" }
+    /// The file holding ``password``.
     package var passwordFile: String { "\(root)/password" }
 
     /// Writes the files; `tiers` are entries for the config's `tiers:` map (see
@@ -60,45 +65,5 @@ package struct CoordinatorSite: Sendable {
             throw ContractViolation(message: "backup: \(result.stderr)")
         }
         return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-extension S3Configuration {
-    /// This bucket as an entry of a coordinator config's `tiers:` map, indented for it; the
-    /// secret key is written to `secretFile`. `settings` are more `key: value` lines.
-    package func tierYAML(
-        name: String, secretFile: String, settings: [String] = []
-    ) throws -> String {
-        try "\(credentials.secretAccessKey)\n".write(
-            toFile: secretFile, atomically: true, encoding: .utf8)
-        return """
-              \(name):
-                s3:
-                  endpoint: \(endpoint)
-                  bucket: \(bucket)
-                  prefix: \(prefix)
-                  access_key_id: \(credentials.accessKeyID)
-                  secret_access_key_file: \(secretFile)
-            """ + settings.map { "\n      \($0)" }.joined()
-    }
-}
-
-/// rclone tiers for tests.
-package enum RcloneTestConfig {
-    /// Writes an rclone config with one local remote, `scratch`, and returns its path.
-    package static func writeScratch(in directory: String) throws -> String {
-        let path = "\(directory)/rclone.conf"
-        try "[scratch]\ntype = local\n".write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    /// `remote` as an entry of a coordinator config's `tiers:` map, indented for it.
-    package static func tierYAML(name: String, remote: String, config: String) -> String {
-        """
-          \(name):
-            rclone:
-              remote: "\(remote)"
-              config: \(config)
-        """
     }
 }

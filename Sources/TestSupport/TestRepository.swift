@@ -1,5 +1,6 @@
 package import Logging
 package import RepositoryCore
+import Synchronization
 
 /// Helpers to build real repositories on real stores for tests (restic's `TestRepository`).
 package enum TestRepository {
@@ -91,4 +92,29 @@ package struct FailingDump: AsyncSequence, Sendable {
     }
 
     package func makeAsyncIterator() -> AsyncIterator { AsyncIterator(remaining: blocks) }
+}
+
+/// A byte array as a ``DumpReader``: the path of `repo backup`, which reads into the chunker's
+/// buffer. With `failingAfter`, a read past that many bytes throws `FailingDump.DumpFailed`,
+/// like a `pg_dump` that dies midway.
+package final class BytesReader: DumpReader {
+    private let bytes: [UInt8]
+    private let failingAfter: Int?
+    private let offset = Mutex(0)
+
+    package init(bytes: [UInt8], failingAfter: Int? = nil) {
+        (self.bytes, self.failingAfter) = (bytes, failingAfter)
+    }
+
+    package func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        try offset.withLock { offset in
+            let count = min(buffer.count, bytes.count - offset)
+            if let failingAfter, offset + buffer.count > failingAfter {
+                throw FailingDump.DumpFailed()
+            }
+            bytes[offset..<offset + count].withUnsafeBytes { buffer.copyMemory(from: $0) }
+            offset += count
+            return count
+        }
+    }
 }

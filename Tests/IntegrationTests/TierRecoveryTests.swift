@@ -192,7 +192,7 @@ extension Integration {
                     extraTiers: [
                         RcloneTestConfig.tierYAML(
                             name: "broken", remote: "nosuchremote:backups",
-                            config: "\(root)/rclone.conf")
+                            config: try RcloneTestConfig.writeScratch(in: root))
                     ])
                 try site.initialize()
                 var random = SeededRandom(seed: 2)

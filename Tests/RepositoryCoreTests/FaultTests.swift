@@ -108,15 +108,23 @@ struct FaultTests {
         await #expect(throws: RepositoryError(.integrity, "")) { _ = try await repository.prune() }
     }
 
-    @Test("a dump that fails midway records no snapshot; prune reclaims its packs")
-    func failingDump() async throws {
+    /// Both ways in: blocks of an async sequence (agents) and reads in place (`repo backup`).
+    @Test(
+        "a dump that fails midway records no snapshot; prune reclaims its packs",
+        arguments: [false, true])
+    func failingDump(readInPlace: Bool) async throws {
         let store = InMemoryBlobStore()
         let repository = try await TestRepository.make(store: store)
         var random = SeededRandom(seed: 23)
         let blocks = (0..<30).map { _ in random.bytes(100_000) }
+        let request = BackupRequest(agent: "a", component: "c")
         await #expect(throws: FailingDump.DumpFailed.self) {
-            _ = try await repository.backup(
-                FailingDump(blocks: blocks), request: BackupRequest(agent: "a", component: "c"))
+            if readInPlace {
+                let reader = BytesReader(bytes: Array(blocks.joined()), failingAfter: 2_900_000)
+                _ = try await repository.backup(reading: reader, request: request)
+            } else {
+                _ = try await repository.backup(FailingDump(blocks: blocks), request: request)
+            }
         }
         try await Self.expectCleanAfterFailure(repository, store: store)
     }

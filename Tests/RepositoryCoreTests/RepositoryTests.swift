@@ -37,6 +37,21 @@ struct RepositoryTests {
         #expect(first.snapshot.id != second.snapshot.id)
     }
 
+    @Test("a dump read in place gives the snapshot of the same dump read in blocks")
+    func readInPlace() async throws {
+        let repository = try await TestRepository.make()
+        var random = SeededRandom(seed: 12)
+        let data = random.dumpLikeText(3_500_000)
+        let inBlocks = try await TestRepository.backup(repository, data, blockSize: 77_777)
+        let inPlace = try await repository.backup(
+            reading: BytesReader(bytes: data),
+            request: BackupRequest(agent: "test", component: "db"))
+        #expect(inPlace.snapshot.chunks == inBlocks.snapshot.chunks)
+        #expect(inPlace.snapshot.size == data.count)
+        #expect(inPlace.newChunks == 0)
+        #expect(try await TestRepository.restore(repository, inPlace.snapshot) == data)
+    }
+
     @Test("a small edit stores little")
     func smallEdit() async throws {
         let repository = try await TestRepository.make()

@@ -40,7 +40,8 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
 
     /// Reads into `buffer` until it is full or the input ends, sparing the copy out of a
     /// block; returns the bytes read, fewer than `buffer.count` only at the end of input.
-    /// The caller must not touch `buffer` until this returns.
+    /// The read finishes before this returns, also when the task is cancelled (the
+    /// continuation has no cancellation handler), so `buffer` need outlive only the call.
     package func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         let target = ReadTarget(buffer: buffer)
         let descriptor = self.descriptor
@@ -51,7 +52,9 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
         }
     }
 
-    /// The buffer a read fills on the reader's queue while the caller awaits it.
+    /// The buffer a read fills on the reader's queue, `@unchecked Sendable` without a lock:
+    /// it is handed over to the queue and back through the continuation, and the caller
+    /// touches it only after resuming.
     private struct ReadTarget: @unchecked Sendable {
         let buffer: UnsafeMutableRawBufferPointer
     }

@@ -3,7 +3,8 @@ import Foundation
 /// Content-defined chunking: FastCDC with normalized chunking (level 2) over a gear table
 /// derived from the repository's secret seed (FORMAT.md §4).
 ///
-/// Feed bytes with ``append(_:)``; take chunks with ``next(isFinal:)``. Boundaries depend only
+/// Feed bytes with ``append(_:)``, or let a reader write them in place with
+/// ``append(upTo:from:)``; take chunks with ``next(isFinal:)``. Boundaries depend only
 /// on content and seed, never on how the input was split into buffers, so an edit moves at
 /// most the boundaries near it. Not copyable: chunks share its buffer.
 package struct Chunker: ~Copyable, Sendable {
@@ -188,8 +189,9 @@ package struct Chunk: Sendable, ContiguousBytes {
 }
 
 /// Append-only storage, `@unchecked Sendable` without a lock: only the chunker (not copyable)
-/// touches `count` and the bytes above it, and chunks read only their own ranges below it,
-/// which are not written again while a chunk refers to them.
+/// touches `count` and the bytes above it, or a reader it hands them to and awaits; chunks
+/// read only their own ranges below it, which are not written again while a chunk refers
+/// to them.
 private final class ChunkBlock: @unchecked Sendable {
     let storage: UnsafeMutableBufferPointer<UInt8>
     private(set) var count = 0
@@ -199,7 +201,7 @@ private final class ChunkBlock: @unchecked Sendable {
 
     /// - Precondition: the bytes fit.
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        precondition(count + bytes.count <= storage.count)
+        precondition(count + bytes.count <= storage.count, "\(bytes.count) bytes do not fit")
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         (storage.baseAddress! + count).initialize(from: source, count: bytes.count)
         count += bytes.count
@@ -210,7 +212,7 @@ private final class ChunkBlock: @unchecked Sendable {
     /// Counts `added` bytes written above `count` as appended.
     /// - Precondition: they fit.
     func commit(_ added: Int) {
-        precondition(added >= 0 && count + added <= storage.count)
+        precondition(added >= 0 && count + added <= storage.count, "\(added) bytes do not fit")
         count += added
     }
 

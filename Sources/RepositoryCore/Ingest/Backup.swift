@@ -49,10 +49,15 @@ package struct BackupResult: Sendable {
 }
 
 /// A dump read straight into the chunker's buffer (a file or a pipe), sparing the copy out
-/// of the blocks an `AsyncSequence` yields.
+/// of the blocks an `AsyncSequence` yields. Calls come one at a time.
 package protocol DumpReader: Sendable {
-    /// Reads into `buffer` until it is full or the dump ends; returns the bytes read, fewer
-    /// than `buffer.count` only at the end. `buffer` is not touched until this returns.
+    /// Reads into `buffer` until it is full or the dump ends.
+    ///
+    /// `buffer` is valid only during the call: every write to it must be finished, and no
+    /// pointer into it kept, before this returns or throws, also when the task is cancelled.
+    /// - Parameter buffer: where to write; its previous contents do not matter.
+    /// - Returns: the bytes written, fewer than `buffer.count` only at the end of the dump.
+    /// - Throws: when the dump cannot be read; the backup then fails without a snapshot.
     func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int
 }
 
@@ -90,7 +95,10 @@ extension Repository {
         try request.validate()
         return try await withLock(.shared, operation: "backup") { lease in
             try await ingest(request: request, lease: lease, progress: progress) { chunker in
-                try await chunker.append(upTo: 1 << 20) { try await dump.read(into: $0) } > 0
+                // A short read is the end of the dump: no further read (a terminal would wait).
+                let size = 1 << 20
+                return try await chunker.append(upTo: size) { try await dump.read(into: $0) }
+                    == size
             }
         }
     }

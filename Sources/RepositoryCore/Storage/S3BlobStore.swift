@@ -57,7 +57,7 @@ package final class S3BlobStore: BlobStore {
             ? ""
             : "<CreateBucketConfiguration><LocationConstraint>\(configuration.region)"
                 + "</LocationConstraint></CreateBucketConfiguration>"
-        let response = try await send(.PUT, key: nil, body: Array(body.utf8)[...], readBody: true)
+        let response = try await send(.PUT, key: nil, body: ArraySlice(body.utf8), readBody: true)
         let code = S3XML(response.body)?.text("Code")
         guard response.status == 200 || code == "BucketAlreadyOwnedByYou" else {
             throw failure(response, "create the bucket")
@@ -239,7 +239,7 @@ package final class S3BlobStore: BlobStore {
             let response = try await send(
                 .POST, key: key, query: [("uploadId", uploadID)],
                 headers: [("content-type", "application/xml"), ("if-none-match", "*")],
-                body: Array(manifest.utf8)[...], readBody: true)
+                body: ArraySlice(manifest.utf8), readBody: true)
             // AWS may answer 200 with an <Error> body: trust the body, not the status.
             guard response.status == 200,
                 S3XML(response.body)?.name.hasPrefix("CompleteMultipartUpload") == true
@@ -324,7 +324,7 @@ package final class S3BlobStore: BlobStore {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if !body.isEmpty || method == .PUT || method == .POST {
-            // Copied into the request 4 MiB at a time as it is sent, not all at once.
+            // Above 4 MiB, copied into the request 4 MiB at a time as it is sent.
             request.body = .bytes(body)
         }
         let timeout = TimeAmount.milliseconds(Int64(configuration.requestTimeout * 1000))
