@@ -1,7 +1,7 @@
 import Catalog
 import Foundation
 package import Logging
-package import RepositoryCore
+import RepositoryCore
 
 /// Commands that act on the coordinator's repository and catalog as its configuration names
 /// them (`forget`, `jobs`, `catalog rebuild`); they work with or without `serve` running.

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import RepositoryCore
 
 /// The retention plan of one component: which of its snapshots to keep and why.

@@ -1,5 +1,5 @@
 import Catalog
-package import Foundation
+import Foundation
 package import Logging
 package import RepositoryCore
 

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import RepositoryCore
 
 /// One storage tier beyond tier 1 (`tiers:` in the coordinator's YAML), keyed by its name:
