@@ -5,7 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 package import Logging
 import Proto
-package import ServiceLifecycle
+import ServiceLifecycle
 import SwiftProtobuf
 package import Transport
 

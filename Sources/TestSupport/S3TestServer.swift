@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import RepositoryCore
 
 /// The moto S3 server scripts/test.sh starts on loopback (`ZENTORIA_TEST_S3_ENDPOINT`).

@@ -38,7 +38,7 @@ struct KeyEnvelopeTests {
     func refusals() async throws {
         let repository = try await TestRepository.make()
         let envelope = try await repository.exportKey(password: TestRepository.password)
-        let garbage = await #expect(throws: RepositoryError.self) {
+        let garbage = #expect(throws: RepositoryError.self) {
             _ = try KeyEnvelope(decoding: Array("{\"format\": \"other\"}".utf8))
         }
         #expect(garbage?.code == .invalidArgument)

@@ -128,6 +128,50 @@ struct RcloneStoreTests {
         }
     }
 
+    /// Each lookup is an rclone process: a sync lists a tier, then writes what it lacks.
+    @Test("a put skips the lookup of a name a recent listing did not show, and only then")
+    func listingSparesLookups() async throws {
+        try await withTemporaryDirectory { directory in
+            let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
+            let calls = "\(directory)/calls.log"
+            let wrapper = "\(directory)/rclone-logged"
+            try "#!/bin/sh\necho \"$1\" >> '\(calls)'\nexec '\(try rcloneExecutable())' \"$@\"\n"
+                .write(toFile: wrapper, atomically: true, encoding: .utf8)
+            #expect(chmod(wrapper, 0o755) == 0)
+            func commands() throws -> [String] {
+                let text = (try? String(contentsOfFile: calls, encoding: .utf8)) ?? ""
+                try? FileManager.default.removeItem(atPath: calls)
+                return text.split(separator: "\n").map(String.init)
+            }
+            let store = RcloneBlobStore(
+                remote: "scratch:\(directory)/repo", configFile: config, executable: wrapper)
+            let (a, b) = (ObjectName(.data, "aa01"), ObjectName(.data, "bb02"))
+
+            try await store.put(a, [1])
+            #expect(try commands() == ["lsjson", "rcat", "moveto"])
+            #expect(try await store.list(.data).map(\.name) == [a])
+            try await store.put(b, [2])
+            #expect(try commands() == ["lsjson", "rcat", "moveto"], "no lookup for b")
+            // Written since the listing, or shown by it: looked up, and refused.
+            for name in [b, a] {
+                await #expect(throws: StorageError(.alreadyExists, "")) {
+                    try await store.put(name, [3])
+                }
+            }
+            #expect(try commands() == ["lsjson", "lsjson"])
+            #expect(try await store.get(b) == [2])
+            #expect(try commands() == ["cat"])
+
+            // A listing older than the trust window vouches for nothing.
+            let wary = RcloneBlobStore(
+                remote: "scratch:\(directory)/repo", configFile: config, executable: wrapper,
+                listingTrust: .zero)
+            _ = try await wary.list(.data)
+            try await wary.put(ObjectName(.data, "cc03"), [4])
+            #expect(try commands() == ["lsjson", "lsjson", "rcat", "moveto"])
+        }
+    }
+
     @Test("missing objects and folders", arguments: RcloneRemote.allCases)
     func missing(_ remote: RcloneRemote) async throws {
         try await withRcloneStore(remote) { store, _ async throws in

@@ -85,7 +85,7 @@ struct MutualTLSTests {
     ) async -> Result<String, any Error> {
         do {
             let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(host: "127.0.0.1", port: port), transportSecurity: security,
+                target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: security,
                 config: .defaults { $0.backoff.initial = .milliseconds(10) })
             let answer = try await withGRPCClient(transport: transport) { client in
                 var options = CallOptions.defaults
@@ -176,7 +176,7 @@ struct ChannelLimitTests {
         try await MutualTLSTests.withServer(party, allowed: ["a1"]) { port in
             let identity = try party.agent("a1")
             let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(host: "127.0.0.1", port: port),
+                target: .ipv4(address: "127.0.0.1", port: port),
                 transportSecurity: .agentChannel(identity),
                 config: ChannelLimits.client())
             try await withGRPCClient(transport: transport) { client in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A ``BlobStore`` on any rclone remote (`onedrive:backups/zentoria` off site), driving the
 /// `rclone` executable: one child process per request.
@@ -12,6 +13,9 @@ import Foundation
 /// - rclone cannot refuse to overwrite (`moveto` replaces its target), so `put` checks that
 ///   the name is free under a per-name lock held in this process. One process writes a tier
 ///   (the coordinator); writers in other processes racing on one name are not guarded against.
+///   The check costs an rclone process, so it is skipped for a name that a listing of its
+///   kind by this store, younger than `listingTrust`, did not show and that this store has
+///   not written since (a sync lists a tier, then writes what it lacks).
 /// - Durability and read-after-write are the backend's, as rclone passes them on.
 /// - A ranged `get` checks the length it received; a whole `get` relies on rclone's checks.
 /// - At most ``maxConcurrentRequests`` rclone processes run at once; later calls wait.
@@ -31,6 +35,32 @@ package final class RcloneBlobStore: BlobStore {
     private let remoteName: String
     private let requests: AsyncSemaphore
     private let writers = KeyedAsyncLock<ObjectName>()
+    /// How long a listing vouches for the names it did not show.
+    private let listingTrust: Duration
+    private let listings = Mutex(Listings())
+
+    /// Per kind, the names the last listing showed plus those written since, and when it
+    /// started; and the writes of the last `listingTrust`, for listings still running.
+    private struct Listings {
+        var byKind: [ObjectKind: (names: Set<String>, started: ContinuousClock.Instant)] = [:]
+        var recentWrites: [ObjectName: ContinuousClock.Instant] = [:]
+
+        mutating func record(
+            _ kind: ObjectKind, names: Set<String>, started: ContinuousClock.Instant
+        ) {
+            // A write that finished while the listing ran may be missing from it.
+            let writtenSince = recentWrites.filter { $0.key.kind == kind && $0.value >= started }
+            byKind[kind] = (names.union(writtenSince.keys.map(\.name)), started)
+        }
+
+        /// Records that `name` exists, or may: the next `put` of it looks it up.
+        mutating func recordWrite(_ name: ObjectName, trust: Duration) {
+            let now = ContinuousClock.now
+            recentWrites = recentWrites.filter { now - $0.value < trust }
+            recentWrites[name] = now
+            byKind[name.kind]?.names.insert(name.name)
+        }
+    }
 
     /// Retries after a transient failure: attempts beyond the first.
     private static let retries = 3
@@ -45,9 +75,11 @@ package final class RcloneBlobStore: BlobStore {
     ///   - name: for logs and metrics.
     ///   - executable: an absolute path, or a name looked up in `PATH`.
     ///   - maxConcurrentRequests: how many rclone processes may run at once.
+    ///   - listingTrust: how long a listing spares `put` the lookup of a name it did not show.
     package init(
         remote: String, configFile: String? = nil, extraFlags: [String] = [],
-        name: String = "offsite", executable: String = "rclone", maxConcurrentRequests: Int = 4
+        name: String = "offsite", executable: String = "rclone", maxConcurrentRequests: Int = 4,
+        listingTrust: Duration = .seconds(60)
     ) {
         precondition(maxConcurrentRequests > 0, "maxConcurrentRequests must be positive")
         var remote = remote
@@ -60,6 +92,7 @@ package final class RcloneBlobStore: BlobStore {
         self.name = name
         self.executable = executable
         self.maxConcurrentRequests = maxConcurrentRequests
+        self.listingTrust = listingTrust
         self.remoteName = Self.remoteName(of: remote)
         self.requests = AsyncSemaphore(permits: maxConcurrentRequests)
     }
@@ -68,7 +101,7 @@ package final class RcloneBlobStore: BlobStore {
         let operation = "put \(name)"
         try await writers.withLock(name) {
             try Task.checkCancellation()
-            if try await exists(name) {
+            if !isListedAbsent(name), try await exists(name) {
                 throw StorageError(.alreadyExists, "\(name) already exists")
             }
             let temporary = "tmp/\(name.name).\(Self.randomHex(8)).tmp"
@@ -93,12 +126,25 @@ package final class RcloneBlobStore: BlobStore {
                     }
                 }
             } catch {
+                // The name may exist now: the next put looks it up.
+                listings.withLock { $0.recordWrite(name, trust: listingTrust) }
                 if !Task.isCancelled {
                     _ = try? await rclone(
                         "discard \(temporary)", "deletefile", [location(temporary)])
                 }
                 throw error
             }
+            listings.withLock { $0.recordWrite(name, trust: listingTrust) }
+        }
+    }
+
+    /// True when a recent listing did not show `name` and this store has not written it since.
+    private func isListedAbsent(_ name: ObjectName) -> Bool {
+        listings.withLock { listings in
+            guard let listing = listings.byKind[name.kind],
+                ContinuousClock.now - listing.started < listingTrust
+            else { return false }
+            return !listing.names.contains(name.name)
         }
     }
 
@@ -163,8 +209,12 @@ package final class RcloneBlobStore: BlobStore {
         }
         // `data` is fanned out into two-character folders.
         let recursive = kind == .data ? ["--recursive"] : []
+        let started = ContinuousClock.now
         let entries = try await listing(
             kind.rawValue, flags: ["--files-only", "--no-modtime", "--no-mimetype"] + recursive)
+        // Every entry counts as present, also one this listing cannot name.
+        let present = Set(entries.map { ($0.path as NSString).lastPathComponent })
+        listings.withLock { $0.record(kind, names: present, started: started) }
         return entries.compactMap { entry in
             guard entry.size >= 0, let name = Self.objectName(kind, path: entry.path) else {
                 return nil

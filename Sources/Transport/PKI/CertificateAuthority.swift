@@ -1,4 +1,4 @@
-package import Crypto
+import Crypto
 package import Foundation
 import SwiftASN1
 package import X509
