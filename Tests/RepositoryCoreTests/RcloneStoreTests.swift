@@ -133,42 +133,66 @@ struct RcloneStoreTests {
     func listingSparesLookups() async throws {
         try await withTemporaryDirectory { directory in
             let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
-            let calls = "\(directory)/calls.log"
+            // A wrapper that logs every command and fails `moveto` while `fail` exists.
+            let (calls, fail) = ("\(directory)/calls.log", "\(directory)/fail")
             let wrapper = "\(directory)/rclone-logged"
-            try "#!/bin/sh\necho \"$1\" >> '\(calls)'\nexec '\(try rcloneExecutable())' \"$@\"\n"
-                .write(toFile: wrapper, atomically: true, encoding: .utf8)
+            try """
+            #!/bin/sh
+            echo "$*" >> '\(calls)'
+            if [ "$1" = moveto ] && [ -e '\(fail)' ]; then echo refused >&2; exit 7; fi
+            exec '\(try rcloneExecutable())' "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
             #expect(chmod(wrapper, 0o755) == 0)
-            func commands() throws -> [String] {
+            /// The commands run since the last call: `lookup` for one object, `list` for a folder.
+            func commands() -> [String] {
                 let text = (try? String(contentsOfFile: calls, encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(atPath: calls)
-                return text.split(separator: "\n").map(String.init)
-            }
-            let store = RcloneBlobStore(
-                remote: "scratch:\(directory)/repo", configFile: config, executable: wrapper)
-            let (a, b) = (ObjectName(.data, "aa01"), ObjectName(.data, "bb02"))
-
-            try await store.put(a, [1])
-            #expect(try commands() == ["lsjson", "rcat", "moveto"])
-            #expect(try await store.list(.data).map(\.name) == [a])
-            try await store.put(b, [2])
-            #expect(try commands() == ["lsjson", "rcat", "moveto"], "no lookup for b")
-            // Written since the listing, or shown by it: looked up, and refused.
-            for name in [b, a] {
-                await #expect(throws: StorageError(.alreadyExists, "")) {
-                    try await store.put(name, [3])
+                return text.split(separator: "\n").map { line in
+                    let command = String(line.prefix { $0 != " " })
+                    guard command == "lsjson" else { return command }
+                    return line.contains("--stat") ? "lookup" : "list"
                 }
             }
-            #expect(try commands() == ["lsjson", "lsjson"])
-            #expect(try await store.get(b) == [2])
-            #expect(try commands() == ["cat"])
+            func store(trust: Duration = .seconds(60)) -> RcloneBlobStore {
+                RcloneBlobStore(
+                    remote: "scratch:\(directory)/repo", configFile: config, executable: wrapper,
+                    listingTrust: trust)
+            }
+            let sync = store()
+            let (a, b, c) = (
+                ObjectName(.data, "aa01"), ObjectName(.data, "bb02"), ObjectName(.data, "cc03")
+            )
 
-            // A listing older than the trust window vouches for nothing.
-            let wary = RcloneBlobStore(
-                remote: "scratch:\(directory)/repo", configFile: config, executable: wrapper,
-                listingTrust: .zero)
+            try await sync.put(a, [1])
+            #expect(commands() == ["lookup", "rcat", "moveto"])
+            #expect(try await sync.list(.data).map(\.name) == [a])
+            try await sync.put(b, [2])
+            #expect(commands() == ["list", "rcat", "moveto"], "no lookup for b")
+            // Written by this store, or shown by the listing: looked up, and refused.
+            for name in [b, a] {
+                await #expect(throws: StorageError(.alreadyExists, "")) {
+                    try await sync.put(name, [3])
+                }
+            }
+            #expect(commands() == ["lookup", "lookup"])
+            #expect(try await sync.get(b) == [2])
+            #expect(commands() == ["cat"])
+
+            // A failed write may have landed: the name is looked up from then on.
+            FileManagerHelpers.write(fail, [])
+            await #expect(throws: StorageError.self) { try await sync.put(c, [4]) }
+            try FileManager.default.removeItem(atPath: fail)
+            #expect(try await sync.list(.data).map(\.name).sorted { $0.name < $1.name } == [a, b])
+            _ = commands()
+            try await sync.put(c, [5])
+            #expect(commands() == ["lookup", "rcat", "moveto"])
+
+            // An expired listing vouches for nothing.
+            let wary = store(trust: .zero)
             _ = try await wary.list(.data)
-            try await wary.put(ObjectName(.data, "cc03"), [4])
-            #expect(try commands() == ["lsjson", "lsjson", "rcat", "moveto"])
+            try await wary.put(ObjectName(.data, "dd04"), [6])
+            #expect(commands() == ["list", "lookup", "rcat", "moveto"])
         }
     }
 

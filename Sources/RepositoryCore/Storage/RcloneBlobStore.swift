@@ -11,11 +11,14 @@ import Synchronization
 ///   moves server-side (a rename on local disks, WebDAV `MOVE`, OneDrive); where it cannot,
 ///   rclone copies then deletes, which object stores still expose only whole.
 /// - rclone cannot refuse to overwrite (`moveto` replaces its target), so `put` checks that
-///   the name is free under a per-name lock held in this process. One process writes a tier
-///   (the coordinator); writers in other processes racing on one name are not guarded against.
-///   The check costs an rclone process, so it is skipped for a name that a listing of its
-///   kind by this store, younger than `listingTrust`, did not show and that this store has
-///   not written since (a sync lists a tier, then writes what it lacks).
+///   the name is free under a per-name lock held by this store. One writer at a time writes
+///   a tier (the coordinator's sync); other stores or processes racing on one name are not
+///   guarded against. The check costs an rclone process, so it is skipped for a name that
+///   this store's last listing of its kind, started less than `listingTrust` ago, did not
+///   show and that this store has never tried to write (a sync lists a tier, then writes
+///   what it lacks). A folder that does not exist lists as empty. Filter flags (`--exclude`,
+///   `--max-age`, ...), which could thin a listing, cannot be among the extra flags anyway:
+///   rclone then refuses the single-file commands every `put` runs.
 /// - Durability and read-after-write are the backend's, as rclone passes them on.
 /// - A ranged `get` checks the length it received; a whole `get` relies on rclone's checks.
 /// - At most ``maxConcurrentRequests`` rclone processes run at once; later calls wait.
@@ -39,27 +42,13 @@ package final class RcloneBlobStore: BlobStore {
     private let listingTrust: Duration
     private let listings = Mutex(Listings())
 
-    /// Per kind, the names the last listing showed plus those written since, and when it
-    /// started; and the writes of the last `listingTrust`, for listings still running.
+    /// What `put` may skip its lookup on.
     private struct Listings {
+        /// Per kind, the names the listing that started last showed, and when it started.
         var byKind: [ObjectKind: (names: Set<String>, started: ContinuousClock.Instant)] = [:]
-        var recentWrites: [ObjectName: ContinuousClock.Instant] = [:]
-
-        mutating func record(
-            _ kind: ObjectKind, names: Set<String>, started: ContinuousClock.Instant
-        ) {
-            // A write that finished while the listing ran may be missing from it.
-            let writtenSince = recentWrites.filter { $0.key.kind == kind && $0.value >= started }
-            byKind[kind] = (names.union(writtenSince.keys.map(\.name)), started)
-        }
-
-        /// Records that `name` exists, or may: the next `put` of it looks it up.
-        mutating func recordWrite(_ name: ObjectName, trust: Duration) {
-            let now = ContinuousClock.now
-            recentWrites = recentWrites.filter { now - $0.value < trust }
-            recentWrites[name] = now
-            byKind[name.kind]?.names.insert(name.name)
-        }
+        /// Every name this store tried to write, whether or not the write succeeded: a
+        /// listing can miss one (it ran meanwhile, or the backend lists late).
+        var written: Set<ObjectName> = []
     }
 
     /// Retries after a transient failure: attempts beyond the first.
@@ -126,25 +115,27 @@ package final class RcloneBlobStore: BlobStore {
                     }
                 }
             } catch {
-                // The name may exist now: the next put looks it up.
-                listings.withLock { $0.recordWrite(name, trust: listingTrust) }
+                // The name may exist now: every later put of it looks it up.
+                listings.withLock { _ = $0.written.insert(name) }
                 if !Task.isCancelled {
                     _ = try? await rclone(
                         "discard \(temporary)", "deletefile", [location(temporary)])
                 }
                 throw error
             }
-            listings.withLock { $0.recordWrite(name, trust: listingTrust) }
+            listings.withLock { _ = $0.written.insert(name) }
         }
     }
 
-    /// True when a recent listing did not show `name` and this store has not written it since.
+    /// True when a recent listing did not show `name` and this store never tried to write it.
     private func isListedAbsent(_ name: ObjectName) -> Bool {
         listings.withLock { listings in
-            guard let listing = listings.byKind[name.kind],
-                ContinuousClock.now - listing.started < listingTrust
-            else { return false }
-            return !listing.names.contains(name.name)
+            guard let listing = listings.byKind[name.kind] else { return false }
+            guard ContinuousClock.now - listing.started < listingTrust else {
+                listings.byKind[name.kind] = nil  // expired: free its names
+                return false
+            }
+            return !listing.names.contains(name.name) && !listings.written.contains(name)
         }
     }
 
@@ -214,7 +205,11 @@ package final class RcloneBlobStore: BlobStore {
             kind.rawValue, flags: ["--files-only", "--no-modtime", "--no-mimetype"] + recursive)
         // Every entry counts as present, also one this listing cannot name.
         let present = Set(entries.map { ($0.path as NSString).lastPathComponent })
-        listings.withLock { $0.record(kind, names: present, started: started) }
+        listings.withLock { listings in
+            // Keep the listing that started last, should two overlap.
+            if let current = listings.byKind[kind], current.started > started { return }
+            listings.byKind[kind] = (present, started)
+        }
         return entries.compactMap { entry in
             guard entry.size >= 0, let name = Self.objectName(kind, path: entry.path) else {
                 return nil
