@@ -527,23 +527,28 @@ EOF
 warm() { cat "$1" >/dev/null; }
 
 # run_workload FORMAT WORKLOAD(A|B) TOOL
+# first_backup FORMAT RUN TOOL REPO: init a fresh REPO and back dump 1 up into it (steps
+# FORMAT.RUN.TOOL.init and .backup1).
+first_backup() {
+  local f=$1 run=$2 tool=$3 repo=$4 p=$1.$2.$3
+  rm -rf "$repo"
+  mkdir -p "$repo"
+  set_cmd "$tool" init "$repo"
+  measure "$p.init" /dev/null "$LOGS/$p.init.out" "${CMD[@]}"
+  warm "$(dump_path "$f" 1)"
+  set_cmd "$tool" backup "$repo" b1
+  measure "$p.backup1" "$(dump_path "$f" 1)" "$LOGS/$p.backup1.out" "${CMD[@]}"
+  R[$p.du1]=$(dusize "$repo")
+}
+
 run_workload() {
   local f=$1 wl=$2 tool=$3
   local repo=$WORK/repos/$f-$wl-$tool p=$f.$wl.$tool
-  local d1 d2 second
-  d1=$(dump_path "$f" 1)
+  local d2 second
   if [[ $wl == A ]]; then second=2; else second=3; fi
   d2=$(dump_path "$f" "$second")
-  rm -rf "$repo"
-  mkdir -p "$repo"
   log "$tool, $f format, workload $wl"
-  set_cmd "$tool" init "$repo"
-  measure "$p.init" /dev/null "$LOGS/$p.init.out" "${CMD[@]}"
-
-  warm "$d1"
-  set_cmd "$tool" backup "$repo" b1
-  measure "$p.backup1" "$d1" "$LOGS/$p.backup1.out" "${CMD[@]}"
-  R[$p.du1]=$(dusize "$repo")
+  first_backup "$f" "$wl" "$tool" "$repo"
   if [[ $tool == zentoria ]]; then
     local zb
     zb=$(json_num bytes "$LOGS/$p.backup1.out")
@@ -578,20 +583,12 @@ run_workload() {
   rm -rf "$repo"
 }
 
-# first_backup_only FORMAT RUN TOOL: one more first backup of dump 1 into a fresh repository
-# (steps FORMAT.xRUN.TOOL.*), so the first-backup figures take the least of FIRST_RUNS runs.
-first_backup_only() {
-  local f=$1 run=$2 tool=$3
-  local repo=$WORK/repos/$f-x$run-$tool p=$f.x$run.$tool
-  rm -rf "$repo"
-  mkdir -p "$repo"
-  log "$tool, $f format, extra first backup $run"
-  set_cmd "$tool" init "$repo"
-  measure "$p.init" /dev/null "$LOGS/$p.init.out" "${CMD[@]}"
-  warm "$(dump_path "$f" 1)"
-  set_cmd "$tool" backup "$repo" b1
-  measure "$p.backup1" "$(dump_path "$f" 1)" "$LOGS/$p.backup1.out" "${CMD[@]}"
-  R[$p.du1]=$(dusize "$repo")
+# extra_first_backup FORMAT RUN TOOL: one more first backup of dump 1 into a repository of its
+# own (steps FORMAT.xRUN.TOOL.*), so the first-backup figures take the least of FIRST_RUNS runs.
+extra_first_backup() {
+  local repo=$WORK/repos/$1-x$2-$3
+  log "$3, $1 format, extra first backup $2"
+  first_backup "$1" "x$2" "$3" "$repo"
   rm -rf "$repo"
 }
 
@@ -661,7 +658,7 @@ write_report() {
         # Dump 1 is backed up FIRST_RUNS times into a fresh repository (workloads A and B,
         # then extra runs): the least time counts, for every tool, as background noise only
         # ever slows a run down.
-        local w1 u1 s1cpu run walls=() keys=()
+        local w1 u1 s1cpu walls=() keys=()
         for run in $(first_runs); do
           walls+=("${R[$f.$run.$tool.backup1.wall]:-}")
           keys+=("$f.$run.$tool.backup1")
@@ -770,7 +767,7 @@ run_full() {
     for tool in "${TOOLS[@]}"; do
       run_workload "$f" A "$tool"
       run_workload "$f" B "$tool"
-      for ((run = 3; run <= FIRST_RUNS; run++)); do first_backup_only "$f" "$run" "$tool"; done
+      for ((run = 3; run <= FIRST_RUNS; run++)); do extra_first_backup "$f" "$run" "$tool"; done
     done
   done
   write_report

@@ -3,8 +3,6 @@ import Foundation
 /// A coordinator's files for tests that run `zentoria-coordinator` as a process: a state
 /// directory, a password file, and a config whose tiers the test names.
 package struct CoordinatorSite: Sendable {
-    /// The built `zentoria-coordinator`.
-    package static let binary = CommandRunner.product("zentoria-coordinator")
     /// The repository password every site uses.
     package static let password = "correct horse"
 
@@ -37,7 +35,7 @@ package struct CoordinatorSite: Sendable {
     /// Runs the coordinator binary with this site's password.
     package func run(_ arguments: [String], input: String? = nil) throws -> CommandResult {
         try CommandRunner.run(
-            Self.binary, arguments, input: input,
+            Cluster.coordinatorBinary, arguments, input: input,
             environment: ["ZENTORIA_PASSWORD_FILE": passwordFile])
     }
 

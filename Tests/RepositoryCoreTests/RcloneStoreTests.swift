@@ -26,7 +26,7 @@ struct RcloneStoreTests {
     @Test("an unknown remote fails permanently, naming the remote")
     func unknownRemote() async throws {
         try await withTemporaryDirectory { directory in
-            let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
+            let config = try RcloneTestConfig.writeScratch(in: directory)
             let store = RcloneBlobStore(remote: "nosuch:backups/zentoria", configFile: config)
             let error = await #expect(throws: StorageError.self) {
                 _ = try await store.get(ObjectName(.keys, "k"))
@@ -115,7 +115,7 @@ struct RcloneStoreTests {
         try await withTemporaryDirectory { directory in
             // The remote path runs through a regular file: rclone cannot create tmp/ there.
             FileManagerHelpers.write("\(directory)/file", [1])
-            let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
+            let config = try RcloneTestConfig.writeScratch(in: directory)
             let store = RcloneBlobStore(
                 remote: "scratch:\(directory)/file/repo", configFile: config)
             var random = SeededRandom(seed: 8)
@@ -132,7 +132,7 @@ struct RcloneStoreTests {
     @Test("a put skips the lookup of a name a recent listing did not show, and only then")
     func listingSparesLookups() async throws {
         try await withTemporaryDirectory { directory in
-            let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
+            let config = try RcloneTestConfig.writeScratch(in: directory)
             // A wrapper that logs every command and fails `moveto` while `fail` exists.
             let (calls, fail) = ("\(directory)/calls.log", "\(directory)/fail")
             let wrapper = "\(directory)/rclone-logged"
@@ -262,7 +262,7 @@ private func withRcloneStore<T>(
     try await withTemporaryDirectory { directory in
         switch remote {
         case .local:
-            let config = try writeConfig("[scratch]\ntype = local\n", in: directory)
+            let config = try RcloneTestConfig.writeScratch(in: directory)
             let root = "\(directory)/repo"
             return try await body(
                 RcloneBlobStore(remote: "scratch:\(root)", configFile: config), root)

@@ -106,7 +106,6 @@ package struct FileDescriptorReader: AsyncSequence, Sendable {
         /// Reads until `size` bytes or end of input; empty means end of input.
         private static func readBlock(_ descriptor: Int32, _ size: Int) throws -> [UInt8] {
             try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                count = 0
                 count = try FileDescriptorReader.fill(
                     UnsafeMutableRawBufferPointer(buffer), from: descriptor)
             }

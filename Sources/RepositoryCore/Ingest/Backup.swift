@@ -74,15 +74,11 @@ extension Repository {
         _ dump: Dump, request: BackupRequest,
         progress: @Sendable (BackupProgress) -> Void = { _ in }
     ) async throws -> BackupResult where Dump.Element: Collection<UInt8> {
-        try request.validate()
-        return try await withLock(.shared, operation: "backup") { lease in
-            var blocks = dump.makeAsyncIterator()
-            return try await ingest(request: request, lease: lease, progress: progress) {
-                chunker in
-                guard let block = try await blocks.next() else { return false }
-                chunker.append(block)
-                return true
-            }
+        var blocks = dump.makeAsyncIterator()
+        return try await ingest(request: request, progress: progress) { chunker in
+            guard let block = try await blocks.next() else { return false }
+            chunker.append(block)
+            return true
         }
     }
 
@@ -92,20 +88,26 @@ extension Repository {
         reading dump: some DumpReader, request: BackupRequest,
         progress: @Sendable (BackupProgress) -> Void = { _ in }
     ) async throws -> BackupResult {
-        try request.validate()
-        return try await withLock(.shared, operation: "backup") { lease in
-            try await ingest(request: request, lease: lease, progress: progress) { chunker in
-                // A short read is the end of the dump: no further read (a terminal would wait).
-                let size = 1 << 20
-                return try await chunker.append(upTo: size) { try await dump.read(into: $0) }
-                    == size
-            }
+        try await ingest(request: request, progress: progress) { chunker in
+            // A short read is the end of the dump: no further read (a terminal would wait).
+            let size = 1 << 20
+            return try await chunker.append(upTo: size) { try await dump.read(into: $0) } == size
         }
     }
 
-    /// The backup pipeline; `feed` adds the next input to the chunker and returns false at
-    /// the end of the dump.
+    /// Runs the backup pipeline under a shared lock; `feed` adds the next input to the
+    /// chunker and returns false at the end of the dump.
     private func ingest(
+        request: BackupRequest, progress: @Sendable (BackupProgress) -> Void,
+        feed: (inout Chunker) async throws -> Bool
+    ) async throws -> BackupResult {
+        try request.validate()
+        return try await withLock(.shared, operation: "backup") { lease in
+            try await pipeline(request: request, lease: lease, progress: progress, feed: feed)
+        }
+    }
+
+    private func pipeline(
         request: BackupRequest, lease: LockLease,
         progress: @Sendable (BackupProgress) -> Void,
         feed: (inout Chunker) async throws -> Bool
