@@ -13,8 +13,11 @@
 #   BENCH_TX        pgbench transactions for workload A (default 20000)
 #   BENCH_CLIENTS   pgbench clients for workload A (default 4)
 #   BENCH_FORMATS   comma list out of custom,plain (default: both)
+#   BENCH_B_RUNS    workload B runs per tool and format, each in a fresh repository and so
+#                   with a fresh chunking secret; "added B" is their mean (default 5)
 #   BENCH_FIRST_RUNS  first backups of dump 1 per tool and format, the least time counts
-#                     (default 3: one per workload and one more; at least 2)
+#                     (default and least: one per workload run, 1 + BENCH_B_RUNS; more
+#                     runs go into repositories of their own)
 #   BENCH_OUT       markdown report file (default bench/results-DATE.md)
 #   BENCH_TMPDIR    where the scratch directory is created (default $TMPDIR or /tmp)
 #   BENCH_KEEP      1 = keep the scratch directory (logs, dumps) for inspection
@@ -49,7 +52,8 @@ esac
 SCALE=${BENCH_SCALE:-20}
 TX=${BENCH_TX:-20000}
 CLIENTS=${BENCH_CLIENTS:-4}
-FIRST_RUNS=${BENCH_FIRST_RUNS:-3}
+B_RUNS=${BENCH_B_RUNS:-5}
+FIRST_RUNS=${BENCH_FIRST_RUNS:-}
 TOOLS_CSV=${BENCH_TOOLS:-zentoria,restic,borg}
 FORMATS_CSV=${BENCH_FORMATS:-custom,plain}
 PGBIN=${BENCH_PGBIN:-/usr/lib/postgresql/15/bin}
@@ -72,8 +76,10 @@ fi
 
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE must be a positive integer (got '$SCALE')"
 [[ $TX =~ ^[1-9][0-9]*$ ]] || die "BENCH_TX must be a positive integer (got '$TX')"
-[[ $FIRST_RUNS =~ ^[1-9][0-9]*$ ]] && ((FIRST_RUNS >= 2)) \
-  || die "BENCH_FIRST_RUNS must be an integer of at least 2 (got '$FIRST_RUNS')"
+[[ $B_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_B_RUNS must be a positive integer (got '$B_RUNS')"
+FIRST_RUNS=${FIRST_RUNS:-$((1 + B_RUNS))}
+[[ $FIRST_RUNS =~ ^[1-9][0-9]*$ ]] && ((FIRST_RUNS >= 1 + B_RUNS)) \
+  || die "BENCH_FIRST_RUNS must be an integer of at least 1 + BENCH_B_RUNS = $((1 + B_RUNS)) (got '$FIRST_RUNS')"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLIENTS must be a positive integer (got '$CLIENTS')"
 [[ $STREAM_GIB =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v g="$STREAM_GIB" 'BEGIN{exit !(g > 0)}' \
   || die "stream size must be a positive number of GiB (got '$STREAM_GIB')"
@@ -526,7 +532,6 @@ EOF
 # ==========================================================================
 warm() { cat "$1" >/dev/null; }
 
-# run_workload FORMAT WORKLOAD(A|B) TOOL
 # first_backup FORMAT RUN TOOL REPO: init a fresh REPO and back dump 1 up into it (steps
 # FORMAT.RUN.TOOL.init and .backup1).
 first_backup() {
@@ -541,6 +546,7 @@ first_backup() {
   R[$p.du1]=$(dusize "$repo")
 }
 
+# run_workload FORMAT WORKLOAD TOOL: WORKLOAD is A, or Bn for the n-th run of workload B.
 run_workload() {
   local f=$1 wl=$2 tool=$3
   local repo=$WORK/repos/$f-$wl-$tool p=$f.$wl.$tool
@@ -592,10 +598,18 @@ extra_first_backup() {
   rm -rf "$repo"
 }
 
-# The workload labels of every first backup of a format and tool: A, B, then x3, x4, ...
-first_runs() { local n; echo A B; for ((n = 3; n <= FIRST_RUNS; n++)); do echo "x$n"; done; }
+# The workload labels of every first backup of a format and tool: A, B1..Bk (k = B_RUNS),
+# then xN for extra runs N = k + 2 .. FIRST_RUNS.
+b_runs() { local n; for ((n = 1; n <= B_RUNS; n++)); do echo "B$n"; done; }
+first_runs() {
+  local n
+  echo A
+  b_runs
+  for ((n = B_RUNS + 2; n <= FIRST_RUNS; n++)); do echo "x$n"; done
+}
 
 min_of() { printf '%s\n' "$@" | grep . | sort -g | head -n 1; }
+mean_of() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
 min_cpu() { # step keys -> "user sys" of the step with the least user+sys
   local k best="" bu bs
   for k in "$@"; do
@@ -654,11 +668,11 @@ write_report() {
     for f in "${FORMATS[@]}"; do
       s1=${R[size.$f.1]} s2=${R[size.$f.2]} s3=${R[size.$f.3]}
       for tool in "${TOOLS[@]}"; do
-        pa=$f.A.$tool pb=$f.B.$tool
+        pa=$f.A.$tool
         # Dump 1 is backed up FIRST_RUNS times into a fresh repository (workloads A and B,
         # then extra runs): the least time counts, for every tool, as background noise only
         # ever slows a run down.
-        local w1 u1 s1cpu walls=() keys=()
+        local w1 u1 s1cpu walls=() keys=() added=()
         for run in $(first_runs); do
           walls+=("${R[$f.$run.$tool.backup1.wall]:-}")
           keys+=("$f.$run.$tool.backup1")
@@ -668,9 +682,15 @@ write_report() {
         R[$f.$tool.c1]=$(rate "$s1" "$w1")
         R[$f.$tool.c2]=$(cpu_rate "$s1" "$u1" "$s1cpu")
         R[$f.$tool.c3]=$(rate "$s2" "${R[$pa.backup2.wall]}")
-        R[$f.$tool.c4]=$(rate "$s3" "${R[$pb.backup2.wall]}")
+        walls=() added=()
+        for run in $(b_runs); do
+          walls+=("${R[$f.$run.$tool.backup2.wall]}")
+          added+=($((${R[$f.$run.$tool.du2]} - ${R[$f.$run.$tool.du1]})))
+        done
+        R[$f.$tool.c4]=$(rate "$s3" "$(min_of "${walls[@]}")")
+        R[$f.$tool.addedB]=${added[*]}
         R[$f.$tool.c5]=$(mib $((${R[$pa.du2]} - ${R[$pa.du1]})))
-        R[$f.$tool.c6]=$(mib $((${R[$pb.du2]} - ${R[$pb.du1]})))
+        R[$f.$tool.c6]=$(mib "$(mean_of "${added[@]}")")
         R[$f.$tool.c7]=$(rate "$s2" "${R[$pa.restore.wall]}")
         R[$f.$tool.c8]=$(rate "${R[$pa.du2]}" "${R[$pa.check.wall]}")
         local rss peak=0
@@ -714,11 +734,22 @@ write_report() {
       done
     done
     echo
-    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload$( ((FIRST_RUNS > 2)) && echo ', then into repositories of its own')), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
+    echo "Added by the second backup of workload B, MiB, every run in order (mean); each run had a fresh repository and so a fresh chunking secret:"
+    echo
+    local b mibs
+    for f in "${FORMATS[@]}"; do
+      for tool in "${TOOLS[@]}"; do
+        mibs=()
+        for b in ${R[$f.$tool.addedB]}; do mibs+=("$(mib "$b")"); done
+        echo "- $tool, $f: ${mibs[*]} (${R[$f.$tool.c6]})"
+      done
+    done
+    echo
+    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup; for workload B, the mean over $B_RUNS runs, and its 2nd backup speed the best of them. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload run$( ((FIRST_RUNS > 1 + B_RUNS)) && echo ', then into repositories of its own')), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload run. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do
-        echo "zentoria's own figures ($f): bytes_added of the second backup: workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "${R[$f.B.zentoria.own_added]:-0}") MiB; duration_seconds of backup 1 / 2: workload A $(sec "${R[$f.A.zentoria.own_dur1]:-}") / $(sec "${R[$f.A.zentoria.own_dur2]:-}") s, workload B $(sec "${R[$f.B.zentoria.own_dur1]:-}") / $(sec "${R[$f.B.zentoria.own_dur2]:-}") s (the wall times above also include start-up and key derivation)."
+        echo "zentoria's own figures ($f): bytes_added of the second backup: workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "$(mean_of $(for b in $(b_runs); do echo "${R[$f.$b.zentoria.own_added]:-0}"; done))") MiB (mean); duration_seconds of backup 1 / 2: workload A $(sec "${R[$f.A.zentoria.own_dur1]:-}") / $(sec "${R[$f.A.zentoria.own_dur2]:-}") s, workload B (first run) $(sec "${R[$f.B1.zentoria.own_dur1]:-}") / $(sec "${R[$f.B1.zentoria.own_dur2]:-}") s (the wall times above also include start-up and key derivation)."
       done
     fi
     echo
@@ -766,8 +797,8 @@ run_full() {
   for f in "${FORMATS[@]}"; do
     for tool in "${TOOLS[@]}"; do
       run_workload "$f" A "$tool"
-      run_workload "$f" B "$tool"
-      for ((run = 3; run <= FIRST_RUNS; run++)); do extra_first_backup "$f" "$run" "$tool"; done
+      for run in $(b_runs); do run_workload "$f" "$run" "$tool"; done
+      for ((run = B_RUNS + 2; run <= FIRST_RUNS; run++)); do extra_first_backup "$f" "$run" "$tool"; done
     done
   done
   write_report
