@@ -669,9 +669,9 @@ write_report() {
       s1=${R[size.$f.1]} s2=${R[size.$f.2]} s3=${R[size.$f.3]}
       for tool in "${TOOLS[@]}"; do
         pa=$f.A.$tool
-        # Dump 1 is backed up FIRST_RUNS times into a fresh repository (workloads A and B,
-        # then extra runs): the least time counts, for every tool, as background noise only
-        # ever slows a run down.
+        # Dump 1 is backed up FIRST_RUNS times into a fresh repository (workload A, each run
+        # of workload B, then extra runs): the least time counts, for every tool, as
+        # background noise only ever slows a run down.
         local w1 u1 s1cpu walls=() keys=() added=()
         for run in $(first_runs); do
           walls+=("${R[$f.$run.$tool.backup1.wall]:-}")
