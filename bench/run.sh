@@ -794,11 +794,15 @@ run_full() {
     PG_STARTED=0
     rm -rf "$PGDATA"
   fi
+  # The tools take turns run by run, so a slow spell of the host falls on all of them
+  # rather than on every run of one.
   for f in "${FORMATS[@]}"; do
-    for tool in "${TOOLS[@]}"; do
-      run_workload "$f" A "$tool"
-      for run in $(b_runs); do run_workload "$f" "$run" "$tool"; done
-      for ((run = B_RUNS + 2; run <= FIRST_RUNS; run++)); do extra_first_backup "$f" "$run" "$tool"; done
+    for tool in "${TOOLS[@]}"; do run_workload "$f" A "$tool"; done
+    for run in $(b_runs); do
+      for tool in "${TOOLS[@]}"; do run_workload "$f" "$run" "$tool"; done
+    done
+    for ((run = B_RUNS + 2; run <= FIRST_RUNS; run++)); do
+      for tool in "${TOOLS[@]}"; do extra_first_backup "$f" "$run" "$tool"; done
     done
   done
   write_report
