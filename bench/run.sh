@@ -76,10 +76,10 @@ fi
 
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_SCALE must be a positive integer (got '$SCALE')"
 [[ $TX =~ ^[1-9][0-9]*$ ]] || die "BENCH_TX must be a positive integer (got '$TX')"
-[[ $B_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_B_RUNS must be a positive integer (got '$B_RUNS')"
+[[ $B_RUNS =~ ^[1-9][0-9]{0,2}$ ]] || die "BENCH_B_RUNS must be an integer from 1 to 999 (got '$B_RUNS')"
 FIRST_RUNS=${FIRST_RUNS:-$((1 + B_RUNS))}
-[[ $FIRST_RUNS =~ ^[1-9][0-9]*$ ]] && ((FIRST_RUNS >= 1 + B_RUNS)) \
-  || die "BENCH_FIRST_RUNS must be an integer of at least 1 + BENCH_B_RUNS = $((1 + B_RUNS)) (got '$FIRST_RUNS')"
+[[ $FIRST_RUNS =~ ^[1-9][0-9]{0,3}$ ]] && ((FIRST_RUNS >= 1 + B_RUNS)) \
+  || die "BENCH_FIRST_RUNS must be an integer from 1 + BENCH_B_RUNS = $((1 + B_RUNS)) to 9999 (got '$FIRST_RUNS')"
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CLIENTS must be a positive integer (got '$CLIENTS')"
 [[ $STREAM_GIB =~ ^[0-9]+([.][0-9]+)?$ ]] && awk -v g="$STREAM_GIB" 'BEGIN{exit !(g > 0)}' \
   || die "stream size must be a positive number of GiB (got '$STREAM_GIB')"
@@ -609,7 +609,13 @@ first_runs() {
 }
 
 min_of() { printf '%s\n' "$@" | grep . | sort -g | head -n 1; }
-mean_of() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.0f", s / NR }'; }
+mean_of() { printf '%s\n' "$@" | grep . | awk '{ s += $1 } END { if (NR) printf "%.0f", s / NR; else print 0 }'; }
+# own_added_b FORMAT -> mean of zentoria's own bytes_added over the workload B runs that reported it
+own_added_b() {
+  local b values=()
+  for b in $(b_runs); do values+=("${R[$1.$b.zentoria.own_added]:-}"); done
+  mean_of "${values[@]}"
+}
 min_cpu() { # step keys -> "user sys" of the step with the least user+sys
   local k best="" bu bs
   for k in "$@"; do
@@ -631,7 +637,7 @@ max_rss_mib() { # prefix -> max RSS over the prefix's steps, MiB
 }
 
 write_report() {
-  local f tool pa pb s1 s2 s3 run
+  local f tool pa s1 s2 s3 run
   {
     echo "# Zentoria Backup benchmark"
     echo
@@ -745,11 +751,11 @@ write_report() {
       done
     done
     echo
-    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup; for workload B, the mean over $B_RUNS runs, and its 2nd backup speed the best of them. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload run$( ((FIRST_RUNS > 1 + B_RUNS)) && echo ', then into repositories of its own')), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once, after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload run. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
+    echo "MB = 10^6 bytes, MiB = 2^20 bytes. Speeds are input bytes per wall second (1st backup: dump 1; 2nd backup A: dump 2; 2nd backup B: dump 3; restore: the latest snapshot, dump 2) except check, which is repository bytes (du -sb after both workload A backups) per wall second. MB/CPU-s divides by user+sys CPU time. \"added\" is the growth of du -sb of the repository caused by the second backup; for workload B, the mean over $B_RUNS runs, and its 2nd backup speed the best of them. Ratios above 1 mean zentoria is faster. 1st backup: the best of $FIRST_RUNS runs (dump 1 into a fresh repository: once per workload run$( ((FIRST_RUNS > 1 + B_RUNS)) && echo ', then into repositories of its own')), the least wall time and, separately, the least CPU time; every run is listed below the table. Every other step ran once (workload B's once per run), after \`cat dump > /dev/null\` and \`sync\`; each tool got a fresh repository per workload run. restic: repository v2, default (auto) compression; borg: repokey-blake2, zstd,3."
     if has_tool zentoria; then
       echo
       for f in "${FORMATS[@]}"; do
-        echo "zentoria's own figures ($f): bytes_added of the second backup: workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "$(mean_of $(for b in $(b_runs); do echo "${R[$f.$b.zentoria.own_added]:-0}"; done))") MiB (mean); duration_seconds of backup 1 / 2: workload A $(sec "${R[$f.A.zentoria.own_dur1]:-}") / $(sec "${R[$f.A.zentoria.own_dur2]:-}") s, workload B (first run) $(sec "${R[$f.B1.zentoria.own_dur1]:-}") / $(sec "${R[$f.B1.zentoria.own_dur2]:-}") s (the wall times above also include start-up and key derivation)."
+        echo "zentoria's own figures ($f): bytes_added of the second backup: workload A $(mib "${R[$f.A.zentoria.own_added]:-0}") MiB, workload B $(mib "$(own_added_b "$f")") MiB (mean); duration_seconds of backup 1 / 2: workload A $(sec "${R[$f.A.zentoria.own_dur1]:-}") / $(sec "${R[$f.A.zentoria.own_dur2]:-}") s, workload B (first run) $(sec "${R[$f.B1.zentoria.own_dur1]:-}") / $(sec "${R[$f.B1.zentoria.own_dur2]:-}") s (the wall times above also include start-up and key derivation)."
       done
     fi
     echo
