@@ -609,6 +609,7 @@ first_runs() {
 }
 
 min_of() { printf '%s\n' "$@" | grep . | sort -g | head -n 1; }
+median_of() { printf '%s\n' "$@" | grep . | sort -g | awk '{ a[NR] = $1 } END { printf "%.1f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 mean_of() { printf '%s\n' "$@" | grep . | awk '{ s += $1 } END { if (NR) printf "%.0f", s / NR; else print 0 }'; }
 # own_added_b FORMAT -> mean of zentoria's own bytes_added over the workload B runs that reported it
 own_added_b() {
@@ -736,7 +737,7 @@ write_report() {
           k=$f.$run.$tool.backup1
           [[ -n ${R[$k.user]:-} ]] && rates+=("$(cpu_rate "${R[size.$f.1]}" "${R[$k.user]}" "${R[$k.sys]}")")
         done
-        echo "- $tool, $f: ${rates[*]} ($(printf '%s\n' "${rates[@]}" | sort -g | awk '{a[NR] = $1} END {printf "%.1f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'))"
+        echo "- $tool, $f: ${rates[*]} ($(median_of "${rates[@]}"))"
       done
     done
     echo

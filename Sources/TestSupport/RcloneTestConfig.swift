@@ -4,8 +4,13 @@ import Foundation
 package enum RcloneTestConfig {
     /// Writes an rclone config with one local remote, `scratch`, and returns its path.
     package static func writeScratch(in directory: String) throws -> String {
+        try write("[scratch]\ntype = local\n", in: directory)
+    }
+
+    /// Writes `text` as `rclone.conf` in `directory` and returns its path.
+    package static func write(_ text: String, in directory: String) throws -> String {
         let path = "\(directory)/rclone.conf"
-        try "[scratch]\ntype = local\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 

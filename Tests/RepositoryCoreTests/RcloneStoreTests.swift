@@ -54,7 +54,7 @@ struct RcloneStoreTests {
     func unreachableRemote() async throws {
         try await withTemporaryDirectory { directory in
             let port = try freeLoopbackPort()  // nothing listens there
-            let config = try writeConfig(
+            let config = try RcloneTestConfig.write(
                 "[dav]\ntype = webdav\nurl = http://127.0.0.1:\(port)\nvendor = other\n",
                 in: directory)
             let store = RcloneBlobStore(remote: "dav:repo", configFile: config)
@@ -271,7 +271,7 @@ private func withRcloneStore<T>(
             try FileManager.default.createDirectory(
                 atPath: served, withIntermediateDirectories: true)
             return try await withWebDAVServer(serving: served, logDirectory: directory) { port in
-                let config = try writeConfig(
+                let config = try RcloneTestConfig.write(
                     "[dav]\ntype = webdav\nurl = http://127.0.0.1:\(port)\nvendor = other\n",
                     in: directory)
                 return try await body(
@@ -279,12 +279,6 @@ private func withRcloneStore<T>(
             }
         }
     }
-}
-
-private func writeConfig(_ text: String, in directory: String) throws -> String {
-    let path = "\(directory)/rclone.conf"
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
 }
 
 /// Runs `rclone serve webdav` on `directory` at a free loopback port for the duration of

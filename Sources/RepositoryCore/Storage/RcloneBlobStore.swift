@@ -93,6 +93,8 @@ package final class RcloneBlobStore: BlobStore {
             if !isListedAbsent(name), try await exists(name) {
                 throw StorageError(.alreadyExists, "\(name) already exists")
             }
+            // From here the name may exist, even if the write fails: later puts look it up.
+            listings.withLock { _ = $0.written.insert(name) }
             let temporary = "tmp/\(name.name).\(Self.randomHex(8)).tmp"
             do {
                 try await withRetries { _ in
@@ -115,15 +117,12 @@ package final class RcloneBlobStore: BlobStore {
                     }
                 }
             } catch {
-                // The name may exist now: every later put of it looks it up.
-                listings.withLock { _ = $0.written.insert(name) }
                 if !Task.isCancelled {
                     _ = try? await rclone(
                         "discard \(temporary)", "deletefile", [location(temporary)])
                 }
                 throw error
             }
-            listings.withLock { _ = $0.written.insert(name) }
         }
     }
 
