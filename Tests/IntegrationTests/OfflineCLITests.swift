@@ -62,6 +62,65 @@ extension Integration {
             func packs(repository: String? = nil) -> [String] {
                 files(under: "\(repository ?? repo)/data").keys.sorted()
             }
+
+            /// Feeds a backup random bytes until it has written `count` packs, then kills it
+            /// with SIGKILL while it waits for more.
+            func killBackup(
+                afterPacks count: Int, random: inout SeededRandom, repository: String? = nil
+            ) throws {
+                let process = try CommandRunner.start(
+                    OfflineCLITests.binary,
+                    [
+                        "repo", "backup", "--repo", repository ?? repo, "--agent", "a",
+                        "--component", "c",
+                    ],
+                    environment: ["ZENTORIA_PASSWORD_FILE": passwordFile])
+                let input = Pipe()
+                process.standardInput = input
+                try process.run()
+                var written = 0
+                while packs(repository: repository).count < count {
+                    try input.fileHandleForWriting.write(contentsOf: Data(random.bytes(1 << 20)))
+                    written += 1 << 20
+                    #expect(written < 200 << 20, "no pack appeared")
+                    if written >= 200 << 20 { break }
+                }
+                kill(process.processIdentifier, SIGKILL)
+                _ = try CommandRunner.wait(process, launching: false)
+                #expect(process.terminationReason == .uncaughtSignal)
+            }
+
+            /// Mounts a tmpfs of `megabytes` under the root (needs root), runs
+            /// `body` with its path and unmounts it.
+            func withSmallDisk(
+                megabytes: Int, _ body: (String) async throws -> Void
+            ) async throws {
+                let mountPoint = "\(root)/small-disk"
+                try FileManager.default.createDirectory(
+                    atPath: mountPoint, withIntermediateDirectories: true)
+                let mount = try CommandRunner.run(
+                    "/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", mountPoint])
+                try #require(
+                    mount.status == 0, "mounting a small tmpfs needs root: \(mount.stderr)")
+                defer { _ = try? CommandRunner.run("/bin/umount", [mountPoint]) }
+                try await body(mountPoint)
+            }
+        }
+
+        /// Bytes free for an unprivileged writer on the filesystem holding `path`.
+        static func freeBytes(_ path: String) -> Int {
+            var info = statvfs()
+            guard statvfs(path, &info) == 0 else { return -1 }
+            return Int(info.f_bavail) * Int(info.f_frsize)
+        }
+
+        /// Writes zeros to `path` until the filesystem refuses more.
+        static func fillDisk(with path: String) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            let block = [UInt8](repeating: 0, count: 4096)
+            while block.withUnsafeBytes({ write(fd, $0.baseAddress!, $0.count) }) > 0 {}
         }
 
         static func json(_ result: CommandResult) throws -> [String: Any] {
@@ -217,27 +276,8 @@ extension Integration {
             try await withTemporaryDirectory { root in
                 let workspace = Workspace(root: root)
                 try workspace.initialize(["--pack-size", "1"])
-                let process = try CommandRunner.start(
-                    Self.binary,
-                    [
-                        "repo", "backup", "--repo", workspace.repo, "--agent", "a", "--component",
-                        "c",
-                    ],
-                    environment: ["ZENTORIA_PASSWORD_FILE": workspace.passwordFile])
-                let input = Pipe()
-                process.standardInput = input
-                try process.run()
                 var random = SeededRandom(seed: 3)
-                var written = 0
-                while workspace.packs().count < 3 {
-                    try input.fileHandleForWriting.write(contentsOf: Data(random.bytes(1 << 20)))
-                    written += 1 << 20
-                    #expect(written < 200 << 20, "no pack appeared")
-                    if written >= 200 << 20 { break }
-                }
-                kill(process.processIdentifier, SIGKILL)
-                _ = try CommandRunner.wait(process, launching: false)
-                #expect(process.terminationReason == .uncaughtSignal)
+                try workspace.killBackup(afterPacks: 3, random: &random)
 
                 let list = try Self.json(try workspace.repo("stats", ["--json"]))
                 #expect(list["snapshots"] as? Int == 0)
@@ -303,51 +343,83 @@ extension Integration {
             }
         }
 
-        @Test("a backup that fills the disk fails cleanly; prune reclaims; the next backup works")
+        @Test("a backup that fills the disk fails cleanly and frees its packs; the next one works")
         func fullDisk() async throws {
             try await withTemporaryDirectory { root in
                 let workspace = Workspace(root: root)
-                let mountPoint = "\(root)/small-disk"
-                try FileManager.default.createDirectory(
-                    atPath: mountPoint, withIntermediateDirectories: true)
-                let mount = try CommandRunner.run(
-                    "/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mountPoint])
-                try #require(
-                    mount.status == 0, "mounting a small tmpfs needs root: \(mount.stderr)")
-                defer { _ = try? CommandRunner.run("/bin/umount", [mountPoint]) }
-                let repository = "\(mountPoint)/repo"
-                try workspace.initialize(["--pack-size", "1"], repository: repository)
-                var random = SeededRandom(seed: 4)
-                let big = workspace.write("big", random.bytes(20_000_000))
-                let failed = try workspace.repo(
-                    "backup", ["--agent", "a", "--component", "c"], input: big,
-                    repository: repository)
-                #expect(failed.status == 1)
-                #expect(
-                    failed.stderr.contains("noSpace") || failed.stderr.contains("No space left"),
-                    "\(failed.stderr)")
-                #expect(
-                    try Self.json(try workspace.repo("stats", ["--json"], repository: repository))[
-                        "snapshots"] as? Int == 0)
-                #expect(
-                    try workspace.repo("check", ["--read-data"], repository: repository).status == 0
-                )
-                let prune = try workspace.repo("prune", [], repository: repository)
-                #expect(prune.status == 0, "\(prune.stderr)")
-                #expect(workspace.packs(repository: repository).isEmpty)
-                let small = random.dumpLikeText(1_000_000)
-                let dump = workspace.write("small", small)
-                #expect(
-                    try workspace.repo(
-                        "backup", ["--agent", "a", "--component", "c"], input: dump,
-                        repository: repository
-                    ).status == 0)
-                #expect(
-                    try workspace.repo("restore", ["latest"], repository: repository).stdout
-                        == small)
-                #expect(
-                    try workspace.repo("check", ["--read-data"], repository: repository).status == 0
-                )
+                try await workspace.withSmallDisk(megabytes: 6) { disk in
+                    let repository = "\(disk)/repo"
+                    try workspace.initialize(["--pack-size", "1"], repository: repository)
+                    let freeAfterInit = Self.freeBytes(disk)
+                    var random = SeededRandom(seed: 4)
+                    let big = workspace.write("big", random.bytes(20_000_000))
+                    let failed = try workspace.repo(
+                        "backup", ["--agent", "a", "--component", "c"], input: big,
+                        repository: repository)
+                    #expect(failed.status == 1)
+                    #expect(
+                        failed.stderr.contains("noSpace")
+                            || failed.stderr.contains("No space left"),
+                        "\(failed.stderr)")
+                    #expect(workspace.packs(repository: repository).isEmpty)
+                    #expect(Self.freeBytes(disk) >= freeAfterInit, "the space came back")
+                    #expect(
+                        try Self.json(
+                            try workspace.repo("stats", ["--json"], repository: repository))[
+                                "snapshots"] as? Int == 0)
+                    #expect(
+                        try workspace.repo("check", ["--read-data"], repository: repository).status
+                            == 0)
+                    let small = random.dumpLikeText(1_000_000)
+                    let dump = workspace.write("small", small)
+                    #expect(
+                        try workspace.repo(
+                            "backup", ["--agent", "a", "--component", "c"], input: dump,
+                            repository: repository
+                        ).status == 0)
+                    #expect(
+                        try workspace.repo("restore", ["latest"], repository: repository).stdout
+                            == small)
+                }
+            }
+        }
+
+        @Test(
+            "a backup killed on a full disk: prune still runs in the reserve and reclaims its packs"
+        )
+        func killedOnFullDisk() async throws {
+            try await withTemporaryDirectory { root in
+                let workspace = Workspace(root: root)
+                try await workspace.withSmallDisk(megabytes: 8) { disk in
+                    let repository = "\(disk)/repo"
+                    try workspace.initialize(
+                        ["--pack-size", "1", "--chunk-sizes", "16,64,256"], repository: repository)
+                    var random = SeededRandom(seed: 6)
+                    try workspace.killBackup(afterPacks: 3, random: &random, repository: repository)
+                    let leftovers = workspace.packs(repository: repository)
+                    #expect(leftovers.count >= 3)
+                    Self.fillDisk(with: "\(disk)/filler")
+                    #expect(Self.freeBytes(disk) < 64 << 10, "the disk is full")
+
+                    let prune = try workspace.repo("prune", [], repository: repository)
+                    #expect(prune.status == 0, "\(prune.stderr)")
+                    #expect(workspace.packs(repository: repository).isEmpty)
+                    #expect(Self.freeBytes(disk) > 3 << 20, "the packs' space came back")
+                    #expect(
+                        try workspace.repo("check", ["--read-data"], repository: repository).status
+                            == 0)
+
+                    unlink("\(disk)/filler")
+                    let data = random.dumpLikeText(1_000_000)
+                    #expect(
+                        try workspace.repo(
+                            "backup", ["--agent", "a", "--component", "c"],
+                            input: workspace.write("data", data), repository: repository
+                        ).status == 0)
+                    #expect(
+                        try workspace.repo("restore", ["latest"], repository: repository).stdout
+                            == data)
+                }
             }
         }
 

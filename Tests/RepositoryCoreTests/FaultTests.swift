@@ -110,7 +110,7 @@ struct FaultTests {
 
     /// Both ways in: blocks of an async sequence (agents) and reads in place (`repo backup`).
     @Test(
-        "a dump that fails midway records no snapshot; prune reclaims its packs",
+        "a dump that fails midway records no snapshot and deletes the packs it wrote",
         arguments: [false, true])
     func failingDump(readInPlace: Bool) async throws {
         let store = InMemoryBlobStore()
@@ -129,7 +129,9 @@ struct FaultTests {
         try await Self.expectCleanAfterFailure(repository, store: store)
     }
 
-    @Test("a full store fails the backup cleanly; the next backup works", arguments: [0, 1, 2])
+    @Test(
+        "a full store fails the backup cleanly and frees its packs; the next backup works",
+        arguments: [0, 1, 2])
     func noSpace(failAfter: Int) async throws {
         let memory = InMemoryBlobStore()
         let store = FaultyBlobStore(memory)
@@ -144,7 +146,8 @@ struct FaultTests {
         try await Self.expectCleanAfterFailure(repository, store: memory)
     }
 
-    @Test("an index write failure leaves no snapshot")
+    /// An index object whose write seemed to fail may have landed: its packs must stay.
+    @Test("an index write failure leaves no snapshot and keeps the packs for prune")
     func indexWriteFails() async throws {
         let memory = InMemoryBlobStore()
         let store = FaultyBlobStore(memory)
@@ -154,12 +157,14 @@ struct FaultTests {
         await #expect(throws: StorageError(.noSpace, "")) {
             _ = try await TestRepository.backup(repository, random.bytes(2_000_000))
         }
-        try await Self.expectCleanAfterFailure(repository, store: memory)
+        try await Self.expectCleanAfterFailure(repository, store: memory, packsDeleted: false)
     }
 
+    /// - Parameter packsDeleted: whether the failed backup must have deleted its packs.
     static func expectCleanAfterFailure(
-        _ repository: Repository, store: InMemoryBlobStore
+        _ repository: Repository, store: InMemoryBlobStore, packsDeleted: Bool = true
     ) async throws {
+        #expect(try await store.list(.data).isEmpty == packsDeleted)
         #expect(try await repository.loadSnapshots().snapshots.isEmpty)
         #expect(try await store.list(.locks).isEmpty, "the lock was released")
         #expect(try await repository.check(reading: .all).isHealthy)

@@ -67,8 +67,9 @@ extension Repository {
     /// Pipeline: the caller's task reads and chunks; up to `2 × cores` child tasks hash,
     /// deduplicate, compress, seal and pack; full packs are written by the task that filled
     /// them. Memory stays within (window × max chunk) + (packs in flight × pack size).
-    /// Order of writes: packs, then the index naming them, then the snapshot: a backup that
-    /// fails or is killed leaves at most unreferenced packs, never a snapshot.
+    /// Order of writes: packs, then the index naming them, then the snapshot. A backup that
+    /// fails before its index is written deletes its packs; one that is killed leaves at most
+    /// unreferenced packs (prune removes them), never a snapshot.
     /// - Throws: whatever the dump throws (no snapshot is written), `.locked`, storage errors.
     package func backup<Dump: AsyncSequence>(
         _ dump: Dump, request: BackupRequest,
@@ -127,37 +128,44 @@ extension Repository {
         var counters = BackupProgress()
         let window = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
 
-        try await withThrowingTaskGroup(of: (Int, ChunkID, Bool).self) { group in
-            var inFlight = 0
-            func collect(_ result: (Int, ChunkID, Bool)) {
-                ids[result.0] = result.1
-                if result.2 { counters.newChunks += 1 }
-                inFlight -= 1
-            }
-            func submit(_ chunk: Chunk) async throws {
-                if inFlight >= window, let result = try await group.next() { collect(result) }
-                let sequence = ids.count
-                ids.append(ChunkID(Digest256(bytes: [UInt8](repeating: 0, count: 32))))
-                counters.bytesRead += chunk.count
-                counters.chunks += 1
-                inFlight += 1
-                group.addTask {
-                    let id = self.keys.chunkID(chunk)
-                    let isNew = !index.canDeduplicate(id) && sink.claim(id)
-                    if isNew { try await sink.add(id: id, chunk: chunk) }
-                    return (sequence, id, isNew)
+        do {
+            try await withThrowingTaskGroup(of: (Int, ChunkID, Bool).self) { group in
+                var inFlight = 0
+                func collect(_ result: (Int, ChunkID, Bool)) {
+                    ids[result.0] = result.1
+                    if result.2 { counters.newChunks += 1 }
+                    inFlight -= 1
                 }
-                counters.bytesAdded = sink.bytesWritten
-                progress(counters)
+                func submit(_ chunk: Chunk) async throws {
+                    if inFlight >= window, let result = try await group.next() { collect(result) }
+                    let sequence = ids.count
+                    ids.append(ChunkID(Digest256(bytes: [UInt8](repeating: 0, count: 32))))
+                    counters.bytesRead += chunk.count
+                    counters.chunks += 1
+                    inFlight += 1
+                    group.addTask {
+                        let id = self.keys.chunkID(chunk)
+                        let isNew = !index.canDeduplicate(id) && sink.claim(id)
+                        if isNew { try await sink.add(id: id, chunk: chunk) }
+                        return (sequence, id, isNew)
+                    }
+                    counters.bytesAdded = sink.bytesWritten
+                    progress(counters)
+                }
+                while try await feed(&chunker) {
+                    while let chunk = chunker.next(isFinal: false) { try await submit(chunk) }
+                }
+                while let chunk = chunker.next(isFinal: true) { try await submit(chunk) }
+                while let result = try await group.next() { collect(result) }
             }
-            while try await feed(&chunker) {
-                while let chunk = chunker.next(isFinal: false) { try await submit(chunk) }
-            }
-            while let chunk = chunker.next(isFinal: true) { try await submit(chunk) }
-            while let result = try await group.next() { collect(result) }
+            try await sink.flush()
+            try lease.ensureValid()
+        } catch {
+            // No index names these packs yet, so no other operation can use them: freeing
+            // them now gives the space back at once (a full disk is the usual cause).
+            await Task { await sink.discardWrittenPacks(logger: logger) }.value
+            throw error
         }
-        try await sink.flush()
-        try lease.ensureValid()
         let packs = sink.writtenPacks
         var bytesAdded = packs.reduce(0) { $0 + $1.size }
         if !packs.isEmpty {
@@ -194,6 +202,8 @@ final class PackSink: Sendable {
     private struct State {
         var builder: Pack.Builder
         var written: [IndexFile.PackRecord] = []
+        /// Every pack a write was started for, also those whose write failed.
+        var attempted: [ObjectName] = []
         var bytesWritten = 0
         var claimed: Set<ChunkID> = []
         /// Buffers of written packs, reused for the next ones: fresh 16 MiB buffers cost a
@@ -249,6 +259,31 @@ final class PackSink: Sendable {
         if let last { try await write(last) }
     }
 
+    /// Deletes every pack this sink wrote or began to write, for a backup that failed before
+    /// any index named them. Failures are logged: prune removes what is left.
+    func discardWrittenPacks(logger: Logger) async {
+        let names = state.withLock { $0.attempted }
+        var (deleted, failed) = (0, 0)
+        for name in names {
+            do {
+                try await repository.store.delete(name)
+                deleted += 1
+            } catch let error as StorageError where error.code == .notFound {
+                continue
+            } catch {
+                failed += 1
+                logger.warning(
+                    "could not delete a pack of the failed backup; prune will",
+                    metadata: ["pack": "\(name.name)", "error": "\(error)"])
+            }
+        }
+        if deleted + failed > 0 {
+            logger.info(
+                "deleted the packs of the failed backup",
+                metadata: ["packs.deleted": "\(deleted)", "packs.left": "\(failed)"])
+        }
+    }
+
     /// Takes the builder so the pack is finished in its buffer, without a copy.
     private func write(_ builder: consuming Pack.Builder) async throws {
         let (id, bytes, entries) = try builder.finish(keys: repository.keys)
@@ -256,8 +291,10 @@ final class PackSink: Sendable {
         guard try Pack.entries(of: bytes, keys: repository.keys) == entries else {
             throw RepositoryError(.integrity, "pack \(id) does not read back as written")
         }
+        let name = ObjectName(.data, id.digest.hex)
+        state.withLock { $0.attempted.append(name) }
         do {
-            try await repository.store.put(ObjectName(.data, id.digest.hex), bytes)
+            try await repository.store.put(name, bytes)
         } catch let error as StorageError where error.code == .alreadyExists {
             // Same name means same bytes (content-named): nothing to do.
         } catch {

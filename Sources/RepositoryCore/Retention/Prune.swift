@@ -101,10 +101,11 @@ extension Repository {
         var planner = PrunePlanner(
             used: used, stored: stored, ready: ready, waiting: waiting,
             repackThreshold: repackThreshold)
-        var (indexedPacks, indexedEntries) = (0, 0)
+        var (indexed, indexedEntries) = (Set<PackID>(), 0)
         try await forEachIndexRecord(indexNames) {
             planner.assign($0)
-            (indexedPacks, indexedEntries) = (indexedPacks + 1, indexedEntries + $0.entries.count)
+            indexed.insert($0.id)
+            indexedEntries += $0.entries.count
         }
         try await forEachIndexRecord(indexNames) { planner.classify($0) }
         var plan = planner.finish()
@@ -132,9 +133,10 @@ extension Repository {
         let dropped = Set(plan.delete + plan.missing)
         // Also merge many small objects (one per backup) into as few as the limits allow.
         let needed = max(
-            1, (indexedPacks + IndexFile.maximumPacks - 1) / IndexFile.maximumPacks,
+            1, (indexed.count + IndexFile.maximumPacks - 1) / IndexFile.maximumPacks,
             (indexedEntries + IndexFile.closingEntries - 1) / IndexFile.closingEntries)
-        if !dropped.isEmpty || indexNames.count > 2 * needed {
+        // Leftovers no index names need no rewrite (which a full disk would refuse).
+        if !dropped.isDisjoint(with: indexed) || indexNames.count > 2 * needed {
             progress("rewriting the index")
             try await rewriteIndex(indexNames, dropping: dropped, lease: lease)
         }

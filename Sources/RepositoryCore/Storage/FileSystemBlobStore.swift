@@ -12,11 +12,22 @@ import Synchronization
 /// rather than overwrites when the name exists), and the directory is fsynced: an object is
 /// either absent or complete, also after power loss. Leftovers in `tmp/` are removed by
 /// ``discardIncompleteWrites(olderThan:)`` (prune calls it).
+///
+/// The store keeps ``reserveSize`` bytes allocated in `tmp/reserve`. A lock or a deletion
+/// notice that finds the filesystem full frees the reserve and is written in its place, so
+/// prune can still run on a full disk and free the packs; the next write that finds room
+/// allocates the reserve again.
 package final class FileSystemBlobStore: BlobStore {
     package let name: String
     package let root: String
     package var maxConcurrentRequests: Int { 4 }
     private let knownDirectories = Mutex<Set<String>>([])
+    /// True once this process has seen `tmp/reserve` in place.
+    private let hasReserve = Mutex(false)
+
+    /// Bytes set aside for locks and deletion notices: a notice lists 65 bytes per pack, so
+    /// this covers prune announcing some 15 000 packs.
+    package static let reserveSize = 1 << 20
 
     /// Opens a store rooted at `root`; the directory is created on the first write.
     package init(root: String, name: String = "local") {
@@ -29,6 +40,21 @@ package final class FileSystemBlobStore: BlobStore {
         let directory = Self.parent(of: path)
         try ensureDirectory(directory)
         try ensureDirectory("\(root)/tmp")
+        ensureReserve()
+        do {
+            try writeObject(name, bytes, to: path, in: directory)
+        } catch let error as StorageError
+            where error.code == .noSpace && (name.kind == .locks || name.kind == .deletions)
+        {
+            guard releaseReserve() else { throw error }
+            try writeObject(name, bytes, to: path, in: directory)
+        }
+    }
+
+    /// Steps 2-4 of a put (FORMAT.md §1): temporary file, fsync, link, directory fsync.
+    private func writeObject(
+        _ name: ObjectName, _ bytes: [UInt8], to path: String, in directory: String
+    ) throws {
         let temporary = "\(root)/tmp/\(Self.randomHex(16)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.error(errno, "create \(temporary)") }
@@ -144,6 +170,33 @@ package final class FileSystemBlobStore: BlobStore {
     }
 
     // MARK: - Internal
+
+    /// Allocates `tmp/reserve` unless it is known to be there. It is built under a temporary
+    /// name, so a crash never leaves a short one; without room it is tried again next write.
+    private func ensureReserve() {
+        if hasReserve.withLock({ $0 }) { return }
+        let path = "\(root)/tmp/reserve"
+        var info = stat()
+        if stat(path, &info) == 0 {
+            hasReserve.withLock { $0 = true }
+            return
+        }
+        let temporary = "\(root)/tmp/\(Self.randomHex(16)).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { unlink(temporary) }
+        let allocated = posix_fallocate(fd, 0, off_t(Self.reserveSize)) == 0
+        close(fd)
+        if allocated, link(temporary, path) == 0 || errno == EEXIST {
+            hasReserve.withLock { $0 = true }
+        }
+    }
+
+    /// Deletes `tmp/reserve`; false if there was none.
+    private func releaseReserve() -> Bool {
+        hasReserve.withLock { $0 = false }
+        return unlink("\(root)/tmp/reserve") == 0
+    }
 
     private func objectInfo(
         kind: ObjectKind, directory: String, entry: String
