@@ -68,6 +68,37 @@ struct PruneTests {
         #expect(try await repository.loadDeletionNotices().isEmpty)
     }
 
+    @Test(
+        "a full store stops prune with advice to free space; nothing is lost",
+        arguments: [ObjectKind.index, .data])
+    func outOfSpace(kind: ObjectKind) async throws {
+        let memory = InMemoryBlobStore()
+        let store = FaultyBlobStore(memory)
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 34)
+        let original = random.dumpLikeText(3_000_000)
+        var edited = original
+        edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
+        let a = try await TestRepository.backup(repository, original).snapshot
+        let b = try await TestRepository.backup(repository, edited).snapshot
+        try await repository.forget([a.id])
+        store.fail(.put, kind: kind, with: StorageError(.noSpace, "No space left on device"))
+        do {
+            _ = try await repository.prune(repackThreshold: 0.01)
+            Issue.record("prune succeeded although the store was full")
+        } catch let error as RepositoryError {
+            #expect(error.code == .storage)
+            #expect(error.message.contains("free some space"), "\(error)")
+        }
+        #expect(store.clearFaults() == 0, "the fault fired")
+        #expect(try await repository.check(reading: .all).isHealthy)
+        #expect(try await TestRepository.restore(repository, b) == edited)
+        let report = try await repository.prune(repackThreshold: 0.01)
+        #expect(report.packsDeleted > 0)
+        #expect(try await TestRepository.restore(repository, b) == edited)
+        #expect(try await repository.check(reading: .all).isHealthy)
+    }
+
     @Test("two prunes never run together")
     func onePruneAtATime() async throws {
         let repository = try await TestRepository.make()

@@ -32,7 +32,8 @@ extension Repository {
     ///   - dryRun: compute and return the plan, change nothing.
     ///   - waitForWriters: how long to wait for operations running at the announcement.
     /// - Throws: `.integrity` when an index or snapshot is unreadable or used data is lost:
-    ///   pruning then could delete data still needed; `.locked` when another prune runs.
+    ///   pruning then could delete data still needed; `.locked` when another prune runs;
+    ///   `.storage` saying to free some space when the store is full (nothing is lost).
     package func prune(
         repackThreshold: Double = 0.2, dryRun: Bool = false, waitForWriters: Duration = .zero,
         progress: @Sendable (String) -> Void = { _ in }
@@ -40,7 +41,32 @@ extension Repository {
         guard (0.0...1.0).contains(repackThreshold) else {
             throw RepositoryError(.invalidArgument, "repack threshold must be between 0 and 1")
         }
-        return try await withLock(.prune, operation: "prune") { lease in
+        do {
+            return try await pruneLocked(
+                repackThreshold: repackThreshold, dryRun: dryRun, waitForWriters: waitForWriters,
+                progress: progress)
+        } catch  where Self.isOutOfSpace(error) {
+            throw RepositoryError(
+                .storage,
+                "prune ran out of space on \(store.name): it writes the new index (and repacked "
+                    + "packs) before it deletes anything; free some space and run prune again",
+                cause: error)
+        }
+    }
+
+    private static func isOutOfSpace(_ error: any Error) -> Bool {
+        switch error {
+        case let error as StorageError: error.code == .noSpace
+        case let error as RepositoryError: error.cause.map(isOutOfSpace) ?? false
+        default: false
+        }
+    }
+
+    private func pruneLocked(
+        repackThreshold: Double, dryRun: Bool, waitForWriters: Duration,
+        progress: @Sendable (String) -> Void
+    ) async throws -> PruneReport {
+        try await withLock(.prune, operation: "prune") { lease in
             var report = PruneReport(plan: PrunePlan(), isDryRun: dryRun)
             let notice = try await pruneRound(
                 repackThreshold: repackThreshold, dryRun: dryRun, announce: true, lease: lease,
