@@ -27,7 +27,7 @@ package final class FileSystemBlobStore: BlobStore {
 
     /// Bytes set aside for locks and deletion notices: a notice lists 65 bytes per pack, so
     /// this covers prune announcing some 15 000 packs.
-    package static let reserveSize = 1 << 20
+    static let reserveSize = 1 << 20
 
     /// Opens a store rooted at `root`; the directory is created on the first write.
     package init(root: String, name: String = "local") {
