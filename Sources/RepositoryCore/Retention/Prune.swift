@@ -45,7 +45,7 @@ extension Repository {
             return try await pruneLocked(
                 repackThreshold: repackThreshold, dryRun: dryRun, waitForWriters: waitForWriters,
                 progress: progress)
-        } catch where Self.isOutOfSpace(error) {
+        } catch let error where Self.isOutOfSpace(error) {
             throw RepositoryError(
                 .storage,
                 "prune ran out of space on \(store.name): it writes the new index (and repacked "
