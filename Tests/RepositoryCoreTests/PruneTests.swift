@@ -68,23 +68,19 @@ struct PruneTests {
         #expect(try await repository.loadDeletionNotices().isEmpty)
     }
 
-    @Test(
-        "a full store stops prune with advice to free space; nothing is lost",
-        arguments: [ObjectKind.index, .data])
-    func outOfSpace(kind: ObjectKind) async throws {
+    @Test("prune that cannot write its new index stops, says to free space and loses nothing")
+    func noSpaceForIndex() async throws {
         let memory = InMemoryBlobStore()
         let store = FaultyBlobStore(memory)
         let repository = try await TestRepository.make(store: store)
         var random = SeededRandom(seed: 34)
-        let original = random.dumpLikeText(3_000_000)
-        var edited = original
-        edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
-        let a = try await TestRepository.backup(repository, original).snapshot
-        let b = try await TestRepository.backup(repository, edited).snapshot
+        let a = try await TestRepository.backup(repository, random.bytes(3_000_000)).snapshot
+        let kept = random.dumpLikeText(2_000_000)
+        let b = try await TestRepository.backup(repository, kept).snapshot
         try await repository.forget([a.id])
-        store.fail(.put, kind: kind, with: StorageError(.noSpace, "No space left on device"))
+        store.fail(.put, kind: .index, with: StorageError(.noSpace, "No space left on device"))
         do {
-            _ = try await repository.prune(repackThreshold: 0.01)
+            _ = try await repository.prune()
             Issue.record("prune succeeded although the store was full")
         } catch let error as RepositoryError {
             #expect(error.code == .storage)
@@ -92,9 +88,35 @@ struct PruneTests {
         }
         #expect(store.clearFaults() == 0, "the fault fired")
         #expect(try await repository.check(reading: .all).isHealthy)
-        #expect(try await TestRepository.restore(repository, b) == edited)
-        let report = try await repository.prune(repackThreshold: 0.01)
+        #expect(try await TestRepository.restore(repository, b) == kept)
+        let report = try await repository.prune()
         #expect(report.packsDeleted > 0)
+        #expect(try await TestRepository.restore(repository, b) == kept)
+        #expect(try await repository.check(reading: .all).isHealthy)
+    }
+
+    @Test("prune without room to repack frees what needs no copy and repacks on a later run")
+    func noSpaceToRepack() async throws {
+        let memory = InMemoryBlobStore()
+        let store = FaultyBlobStore(memory)
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 35)
+        let original = random.dumpLikeText(3_000_000)
+        var edited = original
+        edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
+        let a = try await TestRepository.backup(repository, original).snapshot
+        let b = try await TestRepository.backup(repository, edited).snapshot
+        try await repository.forget([a.id])
+        store.fail(.put, kind: .data, with: StorageError(.noSpace, "No space left on device"))
+        let report = try await repository.prune(repackThreshold: 0.01)
+        #expect(store.clearFaults() == 0, "the fault fired")
+        #expect(report.plan.repack.isEmpty && report.packsWritten == 0)
+        let (index, _, _) = try await repository.loadIndex()
+        #expect(try await memory.list(.data).count == index.packCount, "no copies left behind")
+        #expect(try await repository.check(reading: .all).isHealthy)
+        #expect(try await TestRepository.restore(repository, b) == edited)
+        let later = try await repository.prune(repackThreshold: 0.01)
+        #expect(!later.plan.repack.isEmpty && later.packsWritten >= 1)
         #expect(try await TestRepository.restore(repository, b) == edited)
         #expect(try await repository.check(reading: .all).isHealthy)
     }

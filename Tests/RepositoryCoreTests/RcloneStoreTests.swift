@@ -23,6 +23,28 @@ struct RcloneStoreTests {
         try await withRcloneStore(.webDAV) { store, _ in try await check.run(store) }
     }
 
+    /// The first stderr is what rclone 1.60 printed when two puts raced to create one WebDAV
+    /// directory (its server answers 423 while the other request holds it).
+    @Test(
+        "rclone's failures are classified by what it printed",
+        arguments: [
+            (
+                "ERROR : 000000.5c84e3419bbff6f2.tmp: Couldn't move: Copy mkParentDir failed: "
+                    + "Locked: 423 Locked\nFailed to moveto: Copy mkParentDir failed: Locked: 423 Locked",
+                1, StorageError.Code.transient
+            ),
+            ("Failed to copy: directory not found", 3, .notFound),
+            ("Failed to copyto: Unauthorized: 401 Unauthorized", 1, .unauthorized),
+            ("Failed to copyto: Insufficient Storage: 507 Insufficient Storage", 1, .noSpace),
+            ("Failed to create file system: didn't find section in config file", 1, .permanent),
+        ])
+    func classification(stderr: String, status: Int32, code: StorageError.Code) {
+        let error = StorageError(
+            rcloneFailed: "put data/00/000000", remoteName: "dav", status: status,
+            wasSignalled: false, stderr: stderr)
+        #expect(error.code == code, "\(error)")
+    }
+
     @Test("an unknown remote fails permanently, naming the remote")
     func unknownRemote() async throws {
         try await withTemporaryDirectory { directory in

@@ -163,7 +163,7 @@ extension Repository {
         } catch {
             // No index names these packs yet, so no other operation can use them: freeing
             // them now gives the space back at once (a full disk is the usual cause).
-            await Task { await sink.discardWrittenPacks(logger: logger) }.value
+            await sink.discardWrittenPacks(logger: logger)
             throw error
         }
         let packs = sink.writtenPacks
@@ -259,29 +259,34 @@ final class PackSink: Sendable {
         if let last { try await write(last) }
     }
 
-    /// Deletes every pack this sink wrote or began to write, for a backup that failed before
-    /// any index named them. Failures are logged: prune removes what is left.
+    /// Deletes every pack this sink wrote or began to write, for an operation that failed
+    /// before any index named them. Runs also when the caller was cancelled; stops at the
+    /// first failure (the store is likely unreachable), leaving the rest to prune.
     func discardWrittenPacks(logger: Logger) async {
         let names = state.withLock { $0.attempted }
-        var (deleted, failed) = (0, 0)
-        for name in names {
-            do {
-                try await repository.store.delete(name)
-                deleted += 1
-            } catch let error as StorageError where error.code == .notFound {
-                continue
-            } catch {
-                failed += 1
-                logger.warning(
-                    "could not delete a pack of the failed backup; prune will",
-                    metadata: ["pack": "\(name.name)", "error": "\(error)"])
+        guard !names.isEmpty else { return }
+        // A task of its own, so that the caller's cancellation does not stop the deletes.
+        await Task {
+            var deleted = 0
+            for name in names {
+                do {
+                    try await repository.store.delete(name)
+                    deleted += 1
+                } catch let error as StorageError where error.code == .notFound {
+                    continue
+                } catch {
+                    logger.warning(
+                        "could not delete the packs of a failed operation; prune will",
+                        metadata: [
+                            "packs.deleted": "\(deleted)", "pack": "\(name.name)",
+                            "error": "\(error)",
+                        ])
+                    return
+                }
             }
-        }
-        if deleted + failed > 0 {
             logger.info(
-                "deleted the packs of the failed backup",
-                metadata: ["packs.deleted": "\(deleted)", "packs.left": "\(failed)"])
-        }
+                "deleted the packs of a failed operation", metadata: ["packs": "\(deleted)"])
+        }.value
     }
 
     /// Takes the builder so the pack is finished in its buffer, without a copy.

@@ -154,15 +154,26 @@ extension Repository {
 
         if !plan.repack.isEmpty {
             progress("repacking \(plan.repack.count) pack(s)")
-            report.packsWritten = try await repack(plan, lease: lease)
+            do {
+                report.packsWritten = try await repack(plan, lease: lease)
+            } catch let error where Self.isOutOfSpace(error) {
+                // Copying needs room: free what needs no copy now, repack on a later run.
+                logger.warning(
+                    "no space to repack; those packs wait for a later prune",
+                    metadata: ["packs": "\(plan.repack.count)", "error": "\(error)"])
+                plan.keep += plan.repack
+                (plan.repack, plan.blobsToCopy, plan.bytesRepacked) = ([], [:], 0)
+                report.plan = plan
+            }
         }
         let dropped = Set(plan.delete + plan.missing)
-        // Also merge many small objects (one per backup) into as few as the limits allow.
+        // Records of dropped packs go before the packs do. Merging many small index objects
+        // (one per backup) into as few as the limits allow waits until the deletions made room.
+        let mustRewrite = !dropped.isDisjoint(with: indexed)
         let needed = max(
             1, (indexed.count + IndexFile.maximumPacks - 1) / IndexFile.maximumPacks,
             (indexedEntries + IndexFile.closingEntries - 1) / IndexFile.closingEntries)
-        // Leftovers no index names need no rewrite (which a full disk would refuse).
-        if !dropped.isDisjoint(with: indexed) || indexNames.count > 2 * needed {
+        if mustRewrite {
             progress("rewriting the index")
             try await rewriteIndex(indexNames, dropping: dropped, lease: lease)
         }
@@ -179,6 +190,16 @@ extension Repository {
         }
         for notice in readyNotices {
             try? await store.delete(notice.name)
+        }
+        if !mustRewrite, indexNames.count > 2 * needed {
+            progress("merging the index")
+            do {
+                try await rewriteIndex(indexNames, dropping: [], lease: lease)
+            } catch let error where Self.isOutOfSpace(error) {
+                logger.warning(
+                    "no space to merge the index; a later prune will",
+                    metadata: ["error": "\(error)"])
+            }
         }
         guard announce, !plan.toAnnounce.isEmpty else { return nil }
         return try await storeNotice(for: plan.toAnnounce, lease: lease)
@@ -237,23 +258,28 @@ extension Repository {
     /// Copies the used blobs of the plan's repack packs into new packs and indexes them.
     private func repack(_ plan: PrunePlan, lease: LockLease) async throws -> Int {
         let sink = PackSink(repository: self)
-        for pack in plan.repack {
-            let bytes = try await store.get(ObjectName(.data, pack.digest.hex))
-            for entry in plan.blobsToCopy[pack] ?? [] {
-                guard entry.offset >= 0, entry.offset + entry.length <= bytes.count else {
-                    throw RepositoryError(
-                        .integrity, "pack \(pack) is shorter than its index says; run check")
+        do {
+            for pack in plan.repack {
+                let bytes = try await store.get(ObjectName(.data, pack.digest.hex))
+                for entry in plan.blobsToCopy[pack] ?? [] {
+                    guard entry.offset >= 0, entry.offset + entry.length <= bytes.count else {
+                        throw RepositoryError(
+                            .integrity, "pack \(pack) is shorter than its index says; run check")
+                    }
+                    let sealed = Array(bytes[entry.offset..<(entry.offset + entry.length)])
+                    _ = try openBlob(sealed[...], entry: entry)  // never copy damage
+                    try await sink.add(
+                        id: entry.id, compression: entry.compression, rawLength: entry.rawLength,
+                        sealed: sealed)
                 }
-                let sealed = Array(bytes[entry.offset..<(entry.offset + entry.length)])
-                _ = try openBlob(sealed[...], entry: entry)  // never copy damage
-                try await sink.add(
-                    id: entry.id, compression: entry.compression, rawLength: entry.rawLength,
-                    sealed: sealed)
             }
+            try await sink.flush()
+            try lease.ensureValid()
+        } catch {
+            await sink.discardWrittenPacks(logger: logger)
+            throw error
         }
-        try await sink.flush()
         let written = sink.writtenPacks
-        try lease.ensureValid()
         if !written.isEmpty { _ = try await saveIndexObjects(written) }
         return written.count
     }

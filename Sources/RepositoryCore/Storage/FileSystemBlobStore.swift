@@ -15,18 +15,19 @@ import Synchronization
 ///
 /// The store keeps ``reserveSize`` bytes allocated in `tmp/reserve`. A lock or a deletion
 /// notice that finds the filesystem full frees the reserve and is written in its place, so
-/// prune can still run on a full disk and free the packs; the next write that finds room
-/// allocates the reserve again.
+/// prune can still run on a full disk and free the packs. A pack write allocates the reserve
+/// again first whenever it is missing and there is room.
 package final class FileSystemBlobStore: BlobStore {
     package let name: String
     package let root: String
     package var maxConcurrentRequests: Int { 4 }
     private let knownDirectories = Mutex<Set<String>>([])
-    /// True once this process has seen `tmp/reserve` in place.
-    private let hasReserve = Mutex(false)
+    /// Set while this process allocates the reserve, so that concurrent writes do not each
+    /// allocate one.
+    private let allocatingReserve = Mutex(false)
 
-    /// Bytes set aside for locks and deletion notices: a notice lists 65 bytes per pack, so
-    /// this covers prune announcing some 15 000 packs.
+    /// Bytes set aside for locks and deletion notices. A notice names a pack in 67 bytes of
+    /// JSON before compression and prune holds two notices at once: room for thousands of packs.
     static let reserveSize = 1 << 20
 
     /// Opens a store rooted at `root`; the directory is created on the first write.
@@ -40,13 +41,14 @@ package final class FileSystemBlobStore: BlobStore {
         let directory = Self.parent(of: path)
         try ensureDirectory(directory)
         try ensureDirectory("\(root)/tmp")
-        ensureReserve()
+        if name.kind == .data { ensureReserve() }
         do {
             try writeObject(name, bytes, to: path, in: directory)
         } catch let error as StorageError
             where error.code == .noSpace && (name.kind == .locks || name.kind == .deletions)
         {
-            guard releaseReserve() else { throw error }
+            // Another writer may have freed it already: the retry is worth it either way.
+            unlink("\(root)/tmp/reserve")
             try writeObject(name, bytes, to: path, in: directory)
         }
     }
@@ -171,31 +173,25 @@ package final class FileSystemBlobStore: BlobStore {
 
     // MARK: - Internal
 
-    /// Allocates `tmp/reserve` unless it is known to be there. It is built under a temporary
-    /// name, so a crash never leaves a short one; without room it is tried again next write.
+    /// Allocates `tmp/reserve` if it is missing. It is built under a temporary name, so a
+    /// crash never leaves a short one; without room it is tried again on the next pack.
     private func ensureReserve() {
-        if hasReserve.withLock({ $0 }) { return }
         let path = "\(root)/tmp/reserve"
         var info = stat()
-        if stat(path, &info) == 0 {
-            hasReserve.withLock { $0 = true }
-            return
+        guard stat(path, &info) != 0 else { return }
+        let isFirst = allocatingReserve.withLock { busy in
+            defer { busy = true }
+            return !busy
         }
+        guard isFirst else { return }
+        defer { allocatingReserve.withLock { $0 = false } }
         let temporary = "\(root)/tmp/\(Self.randomHex(16)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
         defer { unlink(temporary) }
         let allocated = posix_fallocate(fd, 0, off_t(Self.reserveSize)) == 0
         close(fd)
-        if allocated, link(temporary, path) == 0 || errno == EEXIST {
-            hasReserve.withLock { $0 = true }
-        }
-    }
-
-    /// Deletes `tmp/reserve`; false if there was none.
-    private func releaseReserve() -> Bool {
-        hasReserve.withLock { $0 = false }
-        return unlink("\(root)/tmp/reserve") == 0
+        if allocated { link(temporary, path) }  // EEXIST: another process made one
     }
 
     private func objectInfo(

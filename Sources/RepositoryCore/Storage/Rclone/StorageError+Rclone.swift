@@ -9,7 +9,7 @@ extension StorageError {
     ///   - operation: what was attempted, e.g. `get data/ab/abcd`.
     ///   - remoteName: the configured remote's name, for the unknown-remote message.
     ///   - stderr: rclone's stderr, already stripped of anything secret.
-    init(
+    package init(
         rcloneFailed operation: String, remoteName: String, status: Int32, wasSignalled: Bool,
         stderr: String, file: String = #fileID, line: Int = #line
     ) {
@@ -93,6 +93,8 @@ extension StorageError {
         "unexpected eof", "tls handshake", "too many requests", "rate limit", "ratelimit",
         "throttl", "activitylimitreached", "service unavailable", "bad gateway",
         "gateway timeout", "internal server error", "server misbehaving",
+        // WebDAV and OneDrive: another request holds the resource for a moment.
+        "423 locked", "resourcelocked",
     ]
 
     private static let noSpacePhrases = [
