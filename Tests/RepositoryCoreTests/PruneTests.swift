@@ -27,16 +27,25 @@ struct PruneTests {
         #expect(try await repository.prune().plan.isEmpty, "a second prune has nothing to do")
     }
 
-    @Test("packs holding garbage are repacked until none is left")
-    func repack() async throws {
-        let repository = try await TestRepository.make()
-        var random = SeededRandom(seed: 32)
+    /// Backs up a 3 MB dump and the dump with its first third replaced, then forgets the
+    /// first: the packs hold the second's chunks beside garbage.
+    static func backUpEditAndForgetOriginal(
+        _ repository: Repository, seed: UInt64
+    ) async throws -> (kept: Snapshot, data: [UInt8]) {
+        var random = SeededRandom(seed: seed)
         let original = random.dumpLikeText(3_000_000)
         var edited = original
         edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
         let a = try await TestRepository.backup(repository, original).snapshot
         let b = try await TestRepository.backup(repository, edited).snapshot
         try await repository.forget([a.id])
+        return (b, edited)
+    }
+
+    @Test("packs holding garbage are repacked until none is left")
+    func repack() async throws {
+        let repository = try await TestRepository.make()
+        let (b, edited) = try await Self.backUpEditAndForgetOriginal(repository, seed: 32)
         let report = try await repository.prune(repackThreshold: 0.01)
         #expect(!report.plan.repack.isEmpty, "a's packs hold b's chunks and a's garbage")
         #expect(report.packsWritten >= 1)
@@ -100,13 +109,7 @@ struct PruneTests {
         let memory = InMemoryBlobStore()
         let store = FaultyBlobStore(memory)
         let repository = try await TestRepository.make(store: store)
-        var random = SeededRandom(seed: 35)
-        let original = random.dumpLikeText(3_000_000)
-        var edited = original
-        edited.replaceSubrange(0..<1_000_000, with: random.dumpLikeText(1_000_000))
-        let a = try await TestRepository.backup(repository, original).snapshot
-        let b = try await TestRepository.backup(repository, edited).snapshot
-        try await repository.forget([a.id])
+        let (b, edited) = try await Self.backUpEditAndForgetOriginal(repository, seed: 35)
         store.fail(.put, kind: .data, with: StorageError(.noSpace, "No space left on device"))
         let report = try await repository.prune(repackThreshold: 0.01)
         #expect(store.clearFaults() == 0, "the fault fired")
