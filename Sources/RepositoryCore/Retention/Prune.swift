@@ -48,8 +48,8 @@ extension Repository {
         } catch let error where Self.isOutOfSpace(error) {
             throw RepositoryError(
                 .storage,
-                "prune ran out of space on \(store.name): it writes the new index (and repacked "
-                    + "packs) before it deletes anything; free some space and run prune again",
+                "prune ran out of space on \(store.name): it must write a new index before it "
+                    + "deletes packs the old one names; free some space and run prune again",
                 cause: error)
         }
     }
