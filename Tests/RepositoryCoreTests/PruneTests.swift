@@ -27,6 +27,41 @@ struct PruneTests {
         #expect(try await repository.prune().plan.isEmpty, "a second prune has nothing to do")
     }
 
+    /// The merge of index objects comes after the deletions: on a full disk they make room.
+    @Test("without room to merge index objects prune still deletes, and merges in its next round")
+    func noSpaceToMerge() async throws {
+        let memory = InMemoryBlobStore()
+        let store = FaultyBlobStore(memory)
+        let repository = try await TestRepository.make(store: store)
+        var random = SeededRandom(seed: 36)
+        var kept: [(snapshot: Snapshot, data: [UInt8])] = []
+        for _ in 0..<3 {
+            let data = random.dumpLikeText(300_000)
+            kept.append((try await TestRepository.backup(repository, data).snapshot, data))
+        }
+        let keptPacks = try await memory.list(.data).count
+        // A failed backup whose own clean-up could not delete its packs leaves them to prune.
+        store.fail(.delete, kind: .data, with: StorageError(.permanent, "I/O error"))
+        let blocks = (0..<30).map { _ in random.bytes(100_000) }
+        await #expect(throws: FailingDump.DumpFailed.self) {
+            _ = try await repository.backup(
+                FailingDump(blocks: blocks), request: BackupRequest(agent: "a", component: "c"))
+        }
+        let leftovers = try await memory.list(.data).count - keptPacks
+        try #require(leftovers > 0)
+        #expect(try await memory.list(.index).count == 3)
+
+        store.fail(.put, kind: .index, with: StorageError(.noSpace, "No space left on device"))
+        let report = try await repository.prune()
+        #expect(store.clearFaults() == 0, "the first merge met the full store")
+        #expect(report.packsDeleted == leftovers)
+        #expect(try await memory.list(.index).count == 1, "the next round merged")
+        #expect(try await repository.check(reading: .all).isHealthy)
+        for (snapshot, data) in kept {
+            #expect(try await TestRepository.restore(repository, snapshot) == data)
+        }
+    }
+
     /// Backs up a 3 MB dump and the dump with its first third replaced, then forgets the
     /// first: the packs hold the second's chunks beside garbage.
     static func backUpEditAndForgetOriginal(
