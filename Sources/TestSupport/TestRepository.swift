@@ -27,6 +27,16 @@ package enum TestRepository {
             logger: logger)
     }
 
+    /// A new repository in memory behind a ``FaultyBlobStore``: faults are set on `store`,
+    /// and `memory` shows what really landed.
+    package static func makeWithFaults() async throws -> (
+        repository: Repository, store: FaultyBlobStore, memory: InMemoryBlobStore
+    ) {
+        let memory = InMemoryBlobStore()
+        let store = FaultyBlobStore(memory)
+        return (try await make(store: store), store, memory)
+    }
+
     /// Backs up `bytes`, fed in blocks of `blockSize`.
     package static func backup(
         _ repository: Repository, _ bytes: [UInt8], component: String = "db",

@@ -175,9 +175,7 @@ struct ConcurrentPruneTests {
     func stoppedAtEveryStep(operation: FaultyBlobStore.Operation) async throws {
         var step = 0
         while true {
-            let memory = InMemoryBlobStore()
-            let store = FaultyBlobStore(memory)
-            let repository = try await TestRepository.make(store: store)
+            let (repository, store, memory) = try await TestRepository.makeWithFaults()
             var random = SeededRandom(seed: 55)
             let original = random.dumpLikeText(2_500_000)
             var edited = original

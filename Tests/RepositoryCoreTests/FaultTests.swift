@@ -133,9 +133,7 @@ struct FaultTests {
         "a full store fails the backup cleanly and frees its packs; the next backup works",
         arguments: [0, 1, 2])
     func noSpace(failAfter: Int) async throws {
-        let memory = InMemoryBlobStore()
-        let store = FaultyBlobStore(memory)
-        let repository = try await TestRepository.make(store: store)
+        let (repository, store, memory) = try await TestRepository.makeWithFaults()
         store.fail(
             .put, kind: .data, after: failAfter,
             with: StorageError(.noSpace, "No space left on device"))
@@ -149,9 +147,7 @@ struct FaultTests {
     /// An index object whose write seemed to fail may have landed: its packs must stay.
     @Test("an index write failure leaves no snapshot and keeps the packs for prune")
     func indexWriteFails() async throws {
-        let memory = InMemoryBlobStore()
-        let store = FaultyBlobStore(memory)
-        let repository = try await TestRepository.make(store: store)
+        let (repository, store, memory) = try await TestRepository.makeWithFaults()
         store.fail(.put, kind: .index, with: StorageError(.noSpace, "full"))
         var random = SeededRandom(seed: 25)
         await #expect(throws: StorageError(.noSpace, "")) {

@@ -30,9 +30,7 @@ struct PruneTests {
     /// The merge of index objects comes after the deletions: on a full disk they make room.
     @Test("without room to merge index objects prune still deletes, and merges in its next round")
     func noSpaceToMerge() async throws {
-        let memory = InMemoryBlobStore()
-        let store = FaultyBlobStore(memory)
-        let repository = try await TestRepository.make(store: store)
+        let (repository, store, memory) = try await TestRepository.makeWithFaults()
         var random = SeededRandom(seed: 36)
         var kept: [(snapshot: Snapshot, data: [UInt8])] = []
         for _ in 0..<3 {
@@ -114,9 +112,7 @@ struct PruneTests {
 
     @Test("prune that cannot write its new index stops, says to free space and loses nothing")
     func noSpaceForIndex() async throws {
-        let memory = InMemoryBlobStore()
-        let store = FaultyBlobStore(memory)
-        let repository = try await TestRepository.make(store: store)
+        let (repository, store, memory) = try await TestRepository.makeWithFaults()
         var random = SeededRandom(seed: 34)
         let a = try await TestRepository.backup(repository, random.bytes(3_000_000)).snapshot
         let kept = random.dumpLikeText(2_000_000)
@@ -141,9 +137,7 @@ struct PruneTests {
 
     @Test("prune without room to repack frees what needs no copy and repacks on a later run")
     func noSpaceToRepack() async throws {
-        let memory = InMemoryBlobStore()
-        let store = FaultyBlobStore(memory)
-        let repository = try await TestRepository.make(store: store)
+        let (repository, store, memory) = try await TestRepository.makeWithFaults()
         let (b, edited) = try await Self.backUpEditAndForgetOriginal(repository, seed: 35)
         store.fail(.put, kind: .data, with: StorageError(.noSpace, "No space left on device"))
         let report = try await repository.prune(repackThreshold: 0.01)
