@@ -112,7 +112,7 @@ struct PruneTests {
 
     @Test("prune that cannot write its new index stops, says to free space and loses nothing")
     func noSpaceForIndex() async throws {
-        let (repository, store, memory) = try await TestRepository.makeWithFaults()
+        let (repository, store, _) = try await TestRepository.makeWithFaults()
         var random = SeededRandom(seed: 34)
         let a = try await TestRepository.backup(repository, random.bytes(3_000_000)).snapshot
         let kept = random.dumpLikeText(2_000_000)
